@@ -1,0 +1,507 @@
+"""Read a corpus of articles: directories of text files, JSONL(.gz), CSV(.gz) or JSONL on stdin.
+
+Every input becomes :class:`~dedup.models.Document` values with a stable id and an ``origin``
+("batch.jsonl:17") that error messages and reports use to point at the place. Anything that
+cannot be read raises :class:`~dedup.errors.InputError` with one line that names the file
+(and line) and says what to do; nothing is ever skipped silently.
+
+Decisions, so that callers and users can rely on them:
+
+* **Ids.** A file inside a directory gets its path relative to that directory with ``/``
+  separators (``sub/001.txt``); a file named on its own gets the path as the user typed it;
+  JSONL and CSV records get their ``id`` field (a JSON number is accepted and turned into a
+  string with ``str()``, so ``17`` becomes ``"17"``). Ids must be unique across all inputs.
+* **Order.** :func:`read_corpus` sorts documents and skipped entries by id, so results never
+  depend on the order of the inputs or of the files on disk.
+* **Encoding.** Text is strict UTF-8. One UTF-8 byte-order mark at the very start of a file
+  (or of stdin) is an encoding signature, not content, and is dropped in every format: a BOM'd
+  JSONL first line and a BOM'd CSV header then parse, and offsets count characters as an
+  editor shows them. A file starting with a UTF-16 byte-order mark is reported as UTF-16.
+* **Binary files.** A NUL byte in the first 8 KiB of any input, or anywhere in a ``.txt`` or
+  ``.md`` file, means the input is not text. That is an error even inside a directory scan:
+  the user pointed us at the directory, so a binary ``.txt`` in it is a mistake to fix, not
+  something to leave out of the comparison without being asked.
+* **Empty documents.** An empty text file, or a record whose text is empty or whitespace,
+  becomes ``Skipped(id, "empty text")`` with a warning, not an error.
+* **Memory.** JSONL and CSV are streamed line by line, so a corpus never has to fit in memory
+  at once; one very large document (tens of MB) is read normally.
+* **Side effects.** The reader only opens its inputs for reading; it never writes, creates or
+  touches files. Reading CSV raises the process-wide ``csv.field_size_limit`` so that a
+  large article fits in one field.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import sys
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, Any, Literal, cast
+
+from dedup.errors import InputError
+from dedup.models import Document, Skipped
+
+__all__ = ["Corpus", "iter_documents", "read_corpus"]
+
+STDIN_PATH = "-"
+"""The path that means "JSONL on standard input"."""
+
+_STDIN_NAME = "<stdin>"
+_TEXT_SUFFIXES = (".txt", ".md")
+_JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+_CSV_SUFFIXES = (".csv", ".csv.gz")
+_META_FIELDS = ("title", "source", "date", "url")
+_EMPTY_TEXT = "empty text"
+
+# Git and file(1) use the same test: text never contains NUL, binary formats almost always do
+# within their first few KiB.
+_SNIFF_BYTES = 8192
+_UTF8_BOM = b"\xef\xbb\xbf"
+# In UTF-8 the bytes 0xFF and 0xFE never occur, so a file starting with them is not UTF-8, and
+# UTF-16 (a common Windows export) is by far the likeliest thing it is.
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# The largest value csv.field_size_limit accepts everywhere (it is a C long, 32 bits on Windows).
+_CSV_FIELD_LIMIT = 2**31 - 1
+
+_UTF8_HINT = "convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+
+Format = Literal["text", "jsonl", "csv"]
+_Item = tuple[Document | Skipped, str]
+"""A document or a skipped entry, with its origin (kept apart because Skipped has none)."""
+
+
+@dataclass
+class Corpus:
+    """Everything read from the inputs.
+
+    ``documents`` are sorted by id. ``skipped`` are the documents left out, with the reason,
+    also sorted by id. ``warnings`` are one-line messages for the user
+    ("corpus/a.txt: empty text, skipped"), in the order of ``skipped`` followed by notes about
+    inputs that held no documents.
+    """
+
+    documents: list[Document]
+    skipped: list[Skipped]
+    warnings: list[str]
+
+
+def read_corpus(
+    paths: Sequence[str],
+    *,
+    id_field: str = "id",
+    text_field: str = "text",
+    stdin: IO[bytes] | None = None,
+    allow_empty: bool = False,
+) -> Corpus:
+    """Read every input in ``paths`` into one :class:`Corpus`.
+
+    Each path is a directory (its ``.txt``/``.md`` files, recursively), a ``.txt``/``.md``
+    file, a ``.jsonl``/``.ndjson`` file (optionally ``.gz``), a ``.csv`` file (optionally
+    ``.gz``), or ``-`` for JSONL on ``stdin`` (default ``sys.stdin.buffer``). ``id_field`` and
+    ``text_field`` name the JSONL fields or CSV columns holding the id and the text.
+
+    Raises :class:`InputError` on the first input that cannot be read, on an id that appears
+    twice (in one input or across inputs), and when no documents are found at all, unless
+    ``allow_empty`` (e.g. for a batch that may legitimately be empty).
+
+    >>> corpus = read_corpus(["corpus/", "extra.jsonl"])  # doctest: +SKIP
+    >>> [d.id for d in corpus.documents]  # doctest: +SKIP
+    ['a.txt', 'sub/b.txt', 'wire-17']
+    """
+    if isinstance(paths, str):
+        # A bare string is a Sequence[str] of characters: reading "c", "o", ... is never meant.
+        raise TypeError("paths must be a list of paths, not a single string")
+    documents: list[Document] = []
+    skipped: list[tuple[Skipped, str]] = []
+    input_warnings: list[str] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        found = 0
+        items = _iter_input(path, id_field=id_field, text_field=text_field, stdin=stdin)
+        for item, origin in _unique(items, seen):
+            found += 1
+            if isinstance(item, Document):
+                documents.append(item)
+            else:
+                skipped.append((item, origin))
+        if not found:
+            input_warnings.append(_nothing_found(path))
+
+    if not documents and not allow_empty:
+        if not paths:
+            raise InputError("no inputs given; give .txt/.md files, a directory, or .jsonl/.csv")
+        raise InputError(
+            f"no documents found in {', '.join(paths)}; "
+            "give .txt/.md files, a directory, or .jsonl/.csv"
+        )
+    documents.sort(key=lambda document: document.id)
+    skipped.sort(key=lambda entry: entry[0].id)
+    warnings = [f"{origin}: {entry.reason}, skipped" for entry, origin in skipped]
+    warnings.extend(sorted(input_warnings))
+    return Corpus(
+        documents=documents,
+        skipped=[entry for entry, _ in skipped],
+        warnings=warnings,
+    )
+
+
+def iter_documents(
+    path: str,
+    *,
+    id_field: str = "id",
+    text_field: str = "text",
+    stdin: IO[bytes] | None = None,
+) -> Iterator[Document | Skipped]:
+    """Yield the documents of one input, in file order, without holding them all in memory.
+
+    Takes the same kinds of ``path`` and the same fields as :func:`read_corpus` and raises the
+    same errors, including for an id that appears twice within this input; it does not sort
+    and does not raise for an input without documents. An empty document is yielded as
+    ``Skipped(id, "empty text")``.
+    """
+    items = _iter_input(path, id_field=id_field, text_field=text_field, stdin=stdin)
+    for item, _origin in _unique(items, {}):
+        yield item
+
+
+# --- dispatch ---------------------------------------------------------------------------------
+
+
+def _iter_input(
+    path: str, *, id_field: str, text_field: str, stdin: IO[bytes] | None
+) -> Iterator[_Item]:
+    """The items of one input, each with its origin, after deciding what kind of input it is."""
+    if path == STDIN_PATH:
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        yield from _read_jsonl(stream, _STDIN_NAME, id_field=id_field, text_field=text_field)
+        return
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such file or directory")
+    if os.path.isdir(path):
+        yield from _read_directory(path)
+        return
+    input_format = _input_format(path)
+    if input_format is None:
+        raise InputError(
+            f"{path}: unknown input format; give a directory, .txt, .md, .jsonl, .jsonl.gz or "
+            ".csv file, or - for JSONL on stdin"
+        )
+    if input_format == "text":
+        yield _read_text_file(path, doc_id=path.replace(os.sep, "/"))
+        return
+    with _open_binary(path) as stream:
+        if input_format == "jsonl":
+            yield from _read_jsonl(stream, path, id_field=id_field, text_field=text_field)
+        else:
+            yield from _read_csv(stream, path, id_field=id_field, text_field=text_field)
+
+
+def _input_format(path: str) -> Format | None:
+    """The format a file name announces (case-insensitive), or None for one we do not read."""
+    name = path.lower()
+    if name.endswith(_TEXT_SUFFIXES):
+        return "text"
+    if name.endswith(_JSONL_SUFFIXES):
+        return "jsonl"
+    if name.endswith(_CSV_SUFFIXES):
+        return "csv"
+    return None
+
+
+def _unique(items: Iterable[_Item], seen: dict[str, str]) -> Iterator[_Item]:
+    """Pass items through, raising on an id already in ``seen`` (id -> origin), which grows."""
+    for item, origin in items:
+        first = seen.get(item.id)
+        if first is not None:
+            raise InputError(
+                f"document id '{item.id}' appears twice: {first} and {origin}; "
+                "ids must be unique (use --id-field to pick another field)"
+            )
+        seen[item.id] = origin
+        yield item, origin
+
+
+def _nothing_found(path: str) -> str:
+    if path == STDIN_PATH:
+        return f"{_STDIN_NAME}: no documents found"
+    if os.path.isdir(path):
+        return f"{path}: no .txt or .md files found"
+    return f"{path}: no documents found"
+
+
+def _make(doc_id: str, text: str, origin: str, meta: dict[str, str | None]) -> _Item:
+    """A Document, or a Skipped entry when there is no text to compare."""
+    # isspace() stops at the first visible character, where strip() would copy a 50 MB text.
+    if not text or text.isspace():
+        return Skipped(doc_id, _EMPTY_TEXT), origin
+    return Document(id=doc_id, text=text, origin=origin, **meta), origin
+
+
+def _cannot_read(path: str, exc: OSError) -> InputError:
+    return InputError(f"{path}: cannot read ({exc.strerror or exc})")
+
+
+def _not_binary(data: bytes, name: str) -> None:
+    """Raise if ``data`` (the start of an input, or a whole text file) is not UTF-8 text."""
+    if data.startswith(_UTF16_BOMS):
+        raise InputError(
+            f"{name}: looks like UTF-16 text, not UTF-8; "
+            "convert it to UTF-8 (e.g. iconv -f utf-16 -t utf-8)"
+        )
+    if b"\0" in data:
+        raise InputError(
+            f"{name}: looks like a binary file, not text; remove it or give only text files"
+        )
+
+
+# --- text files -------------------------------------------------------------------------------
+
+
+def _read_directory(top: str) -> Iterator[_Item]:
+    """The ``.txt``/``.md`` files under ``top``, in sorted order, hidden entries left out.
+
+    Symlinks to files are read; symlinks to directories are not descended into, so a link
+    back to a parent cannot loop. Sockets, FIFOs and devices are passed over, since opening
+    a FIFO would wait forever. A broken symlink or an unreadable entry is an error.
+    """
+
+    def fail(exc: OSError) -> None:
+        raise _cannot_read(str(exc.filename or top), exc) from exc
+
+    for dirpath, dirnames, filenames in os.walk(top, onerror=fail, followlinks=False):
+        dirnames[:] = sorted(name for name in dirnames if not name.startswith("."))
+        for filename in sorted(filenames):
+            if filename.startswith(".") or not filename.lower().endswith(_TEXT_SUFFIXES):
+                continue
+            path = os.path.join(dirpath, filename)
+            if os.path.exists(path) and not os.path.isfile(path):
+                continue
+            doc_id = os.path.relpath(path, top).replace(os.sep, "/")
+            yield _read_text_file(path, doc_id=doc_id)
+
+
+def _read_text_file(path: str, *, doc_id: str) -> _Item:
+    """One ``.txt``/``.md`` file as one document whose origin is ``path``."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError as exc:
+        raise _cannot_read(path, exc) from exc
+    _not_binary(data, path)
+    start = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    try:
+        # A memoryview slice skips the BOM without copying the file.
+        text = str(memoryview(data)[start:], "utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not valid UTF-8 at byte {start + exc.start}; {_UTF8_HINT}"
+        ) from exc
+    return _make(doc_id, text, path, {})
+
+
+# --- line-oriented inputs ---------------------------------------------------------------------
+
+
+def _open_binary(path: str) -> IO[bytes]:
+    try:
+        if path.lower().endswith(".gz"):
+            return cast(IO[bytes], gzip.open(path, "rb"))
+        return open(path, "rb")
+    except OSError as exc:
+        raise _cannot_read(path, exc) from exc
+
+
+def _read_head(stream: IO[bytes]) -> bytes:
+    """Up to ``_SNIFF_BYTES`` from the start of ``stream`` (a pipe may return less per read)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < _SNIFF_BYTES:
+        chunk = stream.read(_SNIFF_BYTES - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _raw_lines(stream: IO[bytes], name: str) -> Iterator[bytes]:
+    """The lines of ``stream`` as bytes, after checking that it starts like UTF-8 text.
+
+    Read errors become :class:`InputError`: a damaged gzip stream names the gzip problem,
+    anything else says the file cannot be read.
+    """
+    try:
+        head = _read_head(stream)
+        _not_binary(head, name)
+        head = head.removeprefix(_UTF8_BOM)
+        # The sniffed head is split here; its unfinished last line is completed from the stream.
+        rest = b""
+        for line in io.BytesIO(head):
+            if line.endswith(b"\n"):
+                yield line
+            else:
+                rest = line
+        for line in stream:
+            if rest:
+                line, rest = rest + line, b""
+            yield line
+        if rest:
+            yield rest
+    except gzip.BadGzipFile as exc:
+        raise InputError(f"{name}: not a valid gzip file ({exc})") from exc
+    except (EOFError, zlib.error) as exc:
+        # Only gzip streams raise these: a truncated stream or damaged deflate data.
+        raise InputError(f"{name}: not a valid gzip file ({exc})") from exc
+    except OSError as exc:
+        raise _cannot_read(name, exc) from exc
+
+
+def _decode_line(raw: bytes, where: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{where}: not valid UTF-8; {_UTF8_HINT}") from exc
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a parsed value's type, as the user sees it in the file."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity, which are not JSON and make no sense as ids.
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def _read_jsonl(stream: IO[bytes], name: str, *, id_field: str, text_field: str) -> Iterator[_Item]:
+    """One document per non-blank line, each a JSON object; ``name`` is used in messages."""
+    for line_number, raw in enumerate(_raw_lines(stream, name), start=1):
+        where = f"{name}:{line_number}"
+        line = _decode_line(raw, where)
+        if not line or line.isspace():
+            continue
+        try:
+            record = json.loads(line, parse_constant=_reject_constant)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{where}: not valid JSON ({exc.msg} at column {exc.colno}); fix or remove the line"
+            ) from exc
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise InputError(f"{where}: not valid JSON ({reason}); fix or remove the line") from exc
+        if not isinstance(record, dict):
+            raise InputError(f"{where}: expected a JSON object, got {_json_type(record)}")
+        yield _from_json_record(record, where, id_field=id_field, text_field=text_field)
+
+
+def _from_json_record(
+    record: dict[str, Any], where: str, *, id_field: str, text_field: str
+) -> _Item:
+    for field_name, option in ((id_field, "--id-field"), (text_field, "--text-field")):
+        if field_name not in record:
+            raise InputError(f"{where}: no field '{field_name}'; use {option} to name it")
+    raw_id = record[id_field]
+    if isinstance(raw_id, (int, float)) and not isinstance(raw_id, bool):
+        doc_id = str(raw_id)
+    elif isinstance(raw_id, str):
+        doc_id = raw_id
+    else:
+        raise _wrong_type(where, id_field, raw_id)
+    if not doc_id:
+        raise InputError(f"{where}: field '{id_field}' is empty; give every document an id")
+    text = record[text_field]
+    if not isinstance(text, str):
+        raise _wrong_type(where, text_field, text)
+    meta: dict[str, str | None] = {}
+    for field_name in _META_FIELDS:
+        value = record.get(field_name)
+        if value is not None and not isinstance(value, str):
+            raise _wrong_type(where, field_name, value)
+        meta[field_name] = value
+    return _make(doc_id, text, where, meta)
+
+
+def _wrong_type(where: str, field_name: str, value: object) -> InputError:
+    return InputError(f"{where}: field '{field_name}' is {_json_type(value)}, expected a string")
+
+
+def _read_csv(stream: IO[bytes], name: str, *, id_field: str, text_field: str) -> Iterator[_Item]:
+    """One document per row after a header row; origins carry the row's first line number."""
+    if csv.field_size_limit() < _CSV_FIELD_LIMIT:
+        csv.field_size_limit(_CSV_FIELD_LIMIT)
+    line_number = 0
+
+    def lines() -> Iterator[str]:
+        # Decoding per line (rather than through a TextIOWrapper) lets a UTF-8 error name its line.
+        nonlocal line_number
+        for raw in _raw_lines(stream, name):
+            line_number += 1
+            yield _decode_line(raw, f"{name}:{line_number}")
+
+    # strict: an unclosed quote is an error, not a field that silently swallows the file.
+    reader = csv.reader(lines(), strict=True)
+    header: list[str] | None = None
+    columns: dict[str, int] = {}
+    while True:
+        row_start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(
+                f"{name}:{row_start}: not valid CSV ({exc}); fix or remove the row"
+            ) from exc
+        if not row:
+            continue
+        if header is None:
+            header = row
+            columns = _csv_columns(header, name, id_field=id_field, text_field=text_field)
+            continue
+        if len(row) != len(header):
+            raise InputError(
+                f"{name}:{row_start}: row has {len(row)} fields but the header has "
+                f"{len(header)}; fix or remove the row"
+            )
+        where = f"{name}:{row_start}"
+        doc_id = row[columns[id_field]]
+        if not doc_id:
+            raise InputError(f"{where}: field '{id_field}' is empty; give every document an id")
+        # CSV has no null: an empty cell means the metadata is not known.
+        meta = {
+            field_name: (row[columns[field_name]] or None) if field_name in columns else None
+            for field_name in _META_FIELDS
+        }
+        yield _make(doc_id, row[columns[text_field]], where, meta)
+
+
+def _csv_columns(header: list[str], name: str, *, id_field: str, text_field: str) -> dict[str, int]:
+    """Column name -> index, after checking that the header is usable."""
+    columns: dict[str, int] = {}
+    for index, column in enumerate(header):
+        if column in columns:
+            raise InputError(
+                f"{name}: column '{column}' appears twice in the header; rename one of them"
+            )
+        columns[column] = index
+    for field_name, option in ((id_field, "--id-field"), (text_field, "--text-field")):
+        if field_name not in columns:
+            raise InputError(
+                f"{name}: no column '{field_name}' in the header; use {option} to name it"
+            )
+    return columns
