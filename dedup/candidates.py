@@ -1,0 +1,67 @@
+"""Candidate pairs from MinHash signatures: one-row LSH bands and a collision count.
+
+Each of the ``num_perm`` minhash values is a band of one row. Two documents collide in a band
+when their minima agree; the number of collisions of a pair is Binomial(num_perm, J) for
+Jaccard J, and a pair is a candidate when it reaches ``min_collisions`` (see
+:class:`dedup.config.LSHConfig` for the S-curve). No scoring happens here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def band_pairs(column: np.ndarray, max_bucket: int) -> np.ndarray:
+    """Pairs ``i < j`` of rows whose value in one band is equal, as ``i * n + j`` codes.
+
+    A bucket larger than ``max_bucket`` contributes only the pairs of its smallest row with
+    every other row: all members still become connected (clusters form through that row),
+    while the pair count stays linear in the bucket size.
+    """
+    n = len(column)
+    order = np.argsort(column, kind="stable")
+    values = column[order]
+    cut = np.flatnonzero(values[1:] != values[:-1]) + 1
+    starts = np.concatenate(([0], cut))
+    sizes = np.diff(np.concatenate((starts, [n])))
+    codes: list[np.ndarray] = []
+
+    twos = starts[sizes == 2]
+    if len(twos):
+        first, second = order[twos], order[twos + 1]
+        low, high = np.minimum(first, second), np.maximum(first, second)
+        codes.append(low.astype(np.int64) * n + high)
+
+    for start, size in zip(starts[sizes > 2], sizes[sizes > 2]):
+        members = np.sort(order[start : start + size]).astype(np.int64)
+        if size > max_bucket:
+            codes.append(members[0] * n + members[1:])
+        else:
+            rows, cols = np.triu_indices(size, k=1)
+            codes.append(members[rows] * n + members[cols])
+    if not codes:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate(codes)
+
+
+def candidate_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int) -> np.ndarray:
+    """Row pairs ``(i, j)``, ``i < j``, colliding in at least ``min_collisions`` bands.
+
+    ``signatures`` is ``(documents, num_perm)``. Returns an ``(m, 2)`` int64 array sorted
+    by ``i`` then ``j``, so the result does not depend on anything but the signatures.
+    """
+    n = signatures.shape[0]
+    if n < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    per_band = [band_pairs(signatures[:, band], max_bucket) for band in range(signatures.shape[1])]
+    codes = np.concatenate(per_band) if per_band else np.zeros(0, dtype=np.int64)
+    if len(codes) == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    unique, counts = np.unique(codes, return_counts=True)
+    kept = unique[counts >= min_collisions]
+    return np.stack((kept // n, kept % n), axis=1)
+
+
+def collision_counts(signatures: np.ndarray, i: int, j: int) -> int:
+    """How many bands rows ``i`` and ``j`` collide in (for ``explain``)."""
+    return int(np.count_nonzero(signatures[i] == signatures[j]))

@@ -1,0 +1,63 @@
+"""Stable hashes of words and word shingles.
+
+Hashes must be identical across processes, machines and runs (they are stored in indexes and
+compared between workers), so Python's salted ``hash()`` is never used: words are hashed with
+xxh3-64, and a shingle's hash is a fixed mix of its words' hashes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xxhash
+
+_U64 = np.uint64
+# Odd multipliers (from splitmix64 / murmur3) give each position in the shingle its own
+# weight, so "a b c" and "c b a" hash differently.
+_POSITION_MULTIPLIERS = np.array(
+    [0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xFF51AFD7ED558CCD,
+     0xC4CEB9FE1A85EC53, 0x2545F4914F6CDD1D, 0x5851F42D4C957F2D, 0x14057B7EF767814F],
+    dtype=_U64,
+)
+
+
+def word_hashes(words: list[str]) -> np.ndarray:
+    """xxh3-64 of each word's UTF-8 bytes, as uint64 (each distinct word hashed once)."""
+    cache: dict[str, int] = {}
+    out = np.empty(len(words), dtype=_U64)
+    for i, word in enumerate(words):
+        value = cache.get(word)
+        if value is None:
+            value = cache[word] = xxhash.xxh3_64_intdigest(word.encode("utf-8"))
+        out[i] = value
+    return out
+
+
+def mix64(values: np.ndarray) -> np.ndarray:
+    """The splitmix64 finalizer: an avalanching bijection on uint64 (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        z = values.astype(_U64, copy=True)
+        z ^= z >> _U64(30)
+        z *= _U64(0xBF58476D1CE4E5B9)
+        z ^= z >> _U64(27)
+        z *= _U64(0x94D049BB133111EB)
+        z ^= z >> _U64(31)
+    return z
+
+
+def shingle_hashes64(hashes: np.ndarray, size: int) -> np.ndarray:
+    """64-bit hash of every run of ``size`` consecutive words (empty if fewer words)."""
+    if size > len(_POSITION_MULTIPLIERS):
+        raise ValueError(f"shingle size {size} is larger than {len(_POSITION_MULTIPLIERS)}")
+    count = len(hashes) - size + 1
+    if count <= 0:
+        return np.zeros(0, dtype=_U64)
+    acc = np.zeros(count, dtype=_U64)
+    with np.errstate(over="ignore"):
+        for position in range(size):
+            acc += hashes[position : position + count] * _POSITION_MULTIPLIERS[position]
+    return mix64(acc)
+
+
+def shingle_hashes(hashes: np.ndarray, size: int) -> np.ndarray:
+    """32-bit shingle hashes (the top half of the 64-bit ones), the input MinHash expects."""
+    return (shingle_hashes64(hashes, size) >> _U64(32)).astype(np.uint32)

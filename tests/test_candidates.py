@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup._reference import reference_candidates
+from dedup.candidates import candidate_pairs
+
+
+def _planted(rng: np.random.Generator, docs: int, perms: int, groups: int) -> np.ndarray:
+    """Random signatures where some rows copy a share of another row's values."""
+    signatures = rng.integers(0, 50, size=(docs, perms), dtype=np.uint32)  # small range: collisions
+    for _ in range(groups):
+        a, b = rng.integers(0, docs, size=2)
+        share = rng.random(perms) < rng.random()
+        signatures[b, share] = signatures[a, share]
+    return signatures
+
+
+@settings(deadline=None, max_examples=50)
+@given(seed=st.integers(0, 10_000), docs=st.integers(0, 40), min_collisions=st.integers(1, 12))
+def test_bucketing_finds_exactly_the_pairs_that_collide_often_enough(
+    seed: int, docs: int, min_collisions: int
+) -> None:
+    signatures = _planted(np.random.default_rng(seed), docs, 32, docs // 2)
+    fast = candidate_pairs(signatures, min_collisions, max_bucket=10_000)
+    assert fast.tolist() == reference_candidates(signatures, min_collisions).tolist()
+
+
+def test_large_bucket_links_to_its_first_member_only() -> None:
+    signatures = np.zeros((100, 8), dtype=np.uint32)  # 100 identical documents
+    pairs = candidate_pairs(signatures, min_collisions=8, max_bucket=50)
+    assert len(pairs) == 99
+    assert set(pairs[:, 0].tolist()) == {0}
+
+
+def test_result_is_sorted_and_pairs_are_ordered() -> None:
+    rng = np.random.default_rng(3)
+    pairs = candidate_pairs(_planted(rng, 60, 32, 40), 3, 50)
+    assert (pairs[:, 0] < pairs[:, 1]).all()
+    assert pairs.tolist() == sorted(pairs.tolist())
+
+
+def test_fewer_than_two_documents_give_no_pairs() -> None:
+    assert candidate_pairs(np.zeros((1, 8), dtype=np.uint32), 1, 50).shape == (0, 2)

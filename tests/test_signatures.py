@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup._reference import reference_signature
+from dedup.shingle import shingle_hashes, shingle_hashes64, word_hashes
+from dedup.signatures import Signer
+
+
+def test_hashes_are_stable_across_runs_and_machines() -> None:
+    # Indexes store these values: a change here silently invalidates every stored index.
+    assert int(word_hashes(["amazon"])[0]) == 0x9C2DEC720FE5CD13
+    ids = word_hashes(["wir", "haben", "eine", "stetige"])
+    assert [int(x) for x in shingle_hashes64(ids, 3)] == [0x63F6D4EDEFAB5954, 0x0F5BAA2D3E9CA2CB]
+    assert shingle_hashes(ids, 3).tolist() == [1677120749, 257665581]
+
+
+def test_shingle_hash_depends_on_word_order() -> None:
+    forward = shingle_hashes(word_hashes(["a", "b", "c"]), 3)
+    backward = shingle_hashes(word_hashes(["c", "b", "a"]), 3)
+    assert forward.tolist() != backward.tolist()
+
+
+def test_too_few_words_give_no_shingles() -> None:
+    assert len(shingle_hashes(word_hashes(["a", "b"]), 3)) == 0
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    shingles=st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=300),
+    num_perm=st.sampled_from([1, 16, 128, 256]),
+    seed=st.integers(0, 2**16),
+)
+def test_vectorized_signature_equals_datasketch(shingles: list[int], num_perm: int,
+                                                seed: int) -> None:
+    signer = Signer(num_perm, seed)
+    fast = signer.sign(np.array(shingles, dtype=np.uint32))
+    assert fast.tolist() == reference_signature(shingles, num_perm, seed).tolist()
+
+
+def test_large_input_is_signed_in_chunks_with_the_same_result() -> None:
+    rng = np.random.default_rng(7)
+    shingles = rng.integers(0, 2**32, size=200_000, dtype=np.uint32)
+    signer = Signer(64, 1)
+    whole = signer.sign(shingles)
+    halves = np.minimum(signer.sign(shingles[:100_000]), signer.sign(shingles[100_000:]))
+    assert whole.tolist() == halves.tolist()
+
+
+def test_signature_round_trips_into_datasketch_jaccard() -> None:
+    signer = Signer(256, 1)
+    base = np.arange(1000, dtype=np.uint32) * 7919
+    half = np.concatenate([base[:500], np.arange(500, dtype=np.uint32) * 104729 + 3])
+    estimate = signer.datasketch(signer.sign(base)).jaccard(signer.datasketch(signer.sign(half)))
+    assert abs(estimate - 500 / 1500) < 0.1
