@@ -1,0 +1,323 @@
+"""Verify one candidate pair: shared passages, coverage, and a typed relation.
+
+Two kinds of evidence, both with offsets into the original texts:
+
+* **Verbatim passages**: exact word runs (seeded by ``seed_words``-grams, found in any order,
+  so moved paragraphs are found) chained along a diagonal across small edits. This finds
+  copies, trimmed and updated copies, shared paragraphs and quotes.
+* **Reworded sentences**: an ordered alignment of content words (non-stopword stems, by
+  rapidfuzz's LCS). A rewrite changes words and clause order inside sentences but keeps the
+  story's sequence of names, facts and quotes; two articles that merely report one event
+  share names in no particular order. Sentence pairs that share enough of that alignment are
+  reported as reworded passages.
+
+Boilerplate words (see :mod:`dedup.boilerplate`) can never match and do not count in
+coverage, so a stock sentence neither creates a passage nor dilutes a real one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from rapidfuzz.distance import LCSseq
+
+from .config import AlignConfig
+from .models import Document, Match, Passage, Relation
+from .shingle import shingle_hashes64
+from .tokens import Tokens
+
+
+@dataclass
+class Prepared:
+    """A document made ready for alignment (computed once, used for every pair)."""
+
+    doc: Document
+    tokens: Tokens
+    word_ids: np.ndarray  # uint64 hash per word
+    stems: np.ndarray  # uint64 hash of the stem of each content word
+    stem_pos: np.ndarray  # word index of each content word
+    boiler: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    @property
+    def counted(self) -> int:
+        """Words that count for coverage: all but boilerplate."""
+        return int(len(self.tokens) - np.count_nonzero(self.boiler))
+
+    def set_boilerplate(self, mask: np.ndarray) -> None:
+        self.boiler = mask
+        keep = ~mask[self.stem_pos] if len(self.stem_pos) else np.zeros(0, dtype=bool)
+        self.stems = self.stems[keep]
+        self.stem_pos = self.stem_pos[keep]
+
+
+@dataclass(frozen=True)
+class Run:
+    """``length`` equal words at ``a`` in one document and ``b`` in the other."""
+
+    a: int
+    b: int
+    length: int
+
+
+@dataclass
+class Verdict:
+    """Everything measured about a pair, and what decided (for ``explain``)."""
+
+    match: Match | None
+    reason: str
+    verbatim_coverage_a: float = 0.0
+    verbatim_coverage_b: float = 0.0
+    aligned_coverage_a: float = 0.0
+    aligned_coverage_b: float = 0.0
+    content_alignment: float = 0.0
+    longest_passage_words: int = 0
+    passages: tuple[Passage, ...] = ()
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+def exact_runs(a_ids: np.ndarray, b_ids: np.ndarray, seed: int) -> list[Run]:
+    """Maximal runs of equal words, each at least ``seed`` long, in any order.
+
+    Runs compete for words: the longest are kept first and a word of either document
+    belongs to at most one run, so a repeated phrase is not counted twice.
+    """
+    ka = shingle_hashes64(a_ids, seed)
+    kb = shingle_hashes64(b_ids, seed)
+    if len(ka) == 0 or len(kb) == 0:
+        return []
+    common = np.intersect1d(ka, kb, assume_unique=False)
+    if len(common) == 0:
+        return []
+    positions_b: defaultdict[int, list[int]] = defaultdict(list)
+    for j in np.flatnonzero(np.isin(kb, common)).tolist():
+        positions_b[int(kb[j])].append(j)
+    hits = [
+        (j - i, i)
+        for i in np.flatnonzero(np.isin(ka, common)).tolist()
+        for j in positions_b[int(ka[i])][:32]
+    ]
+    hits.sort()
+    runs: list[Run] = []
+    start_diag, start_i, prev_i = hits[0][0], hits[0][1], hits[0][1]
+    for diag, i in hits[1:] + [(None, None)]:  # type: ignore[list-item]
+        if diag == start_diag and i == prev_i + 1:
+            prev_i = i
+            continue
+        runs.append(Run(start_i, start_i + start_diag, prev_i - start_i + seed))
+        if diag is None:
+            break
+        start_diag, start_i, prev_i = diag, i, i
+    runs.sort(key=lambda r: (-r.length, r.a, r.b))
+    used_a = np.zeros(len(a_ids), dtype=bool)
+    used_b = np.zeros(len(b_ids), dtype=bool)
+    kept: list[Run] = []
+    for run in runs:
+        free = ~used_a[run.a : run.a + run.length] & ~used_b[run.b : run.b + run.length]
+        if free.all():
+            kept.append(run)
+        elif free.sum() >= seed:
+            # Trim to the longest free stretch (another run took part of this one).
+            best_start, best_len, cur_start, cur_len = 0, 0, 0, 0
+            for offset, ok in enumerate(free.tolist()):
+                if ok:
+                    cur_start = offset if cur_len == 0 else cur_start
+                    cur_len += 1
+                    if cur_len > best_len:
+                        best_start, best_len = cur_start, cur_len
+                else:
+                    cur_len = 0
+            if best_len < seed:
+                continue
+            run = Run(run.a + best_start, run.b + best_start, best_len)
+            kept.append(run)
+        else:
+            continue
+        used_a[run.a : run.a + run.length] = True
+        used_b[run.b : run.b + run.length] = True
+    kept.sort(key=lambda r: (r.a, r.b))
+    return kept
+
+
+def chain_runs(runs: list[Run], max_gap: int) -> list[list[Run]]:
+    """Group runs into passages: consecutive runs in order in both documents with gaps of at
+    most ``max_gap`` words on each side (small edits inside one passage)."""
+    chains: list[list[Run]] = []
+    for run in runs:  # sorted by position in a
+        for chain in chains:
+            last = chain[-1]
+            gap_a = run.a - (last.a + last.length)
+            gap_b = run.b - (last.b + last.length)
+            if 0 <= gap_a <= max_gap and 0 <= gap_b <= max_gap:
+                chain.append(run)
+                break
+        else:
+            chains.append([run])
+    return chains
+
+
+def _masked_ids(prepared: Prepared, side: int) -> np.ndarray:
+    """Word ids where boilerplate words are replaced by values that match nothing.
+
+    The placeholders are distinct per position and per side (bit 62), so two boilerplate
+    words never match each other either.
+    """
+    ids = prepared.word_ids
+    if not prepared.boiler.any():
+        return ids
+    ids = ids.copy()
+    where = np.flatnonzero(prepared.boiler)
+    marker = (np.uint64(1) << np.uint64(63)) | (np.uint64(side) << np.uint64(62))
+    ids[where] = marker | where.astype(np.uint64)
+    return ids
+
+
+def verify(a: Prepared, b: Prepared, config: AlignConfig) -> Verdict:
+    """Align documents ``a`` and ``b`` and decide their relation (``a.doc.id < b.doc.id``)."""
+    counted_a, counted_b = a.counted, b.counted
+    if counted_a == 0 or counted_b == 0:
+        return Verdict(None, "nothing but boilerplate to compare")
+
+    runs = exact_runs(_masked_ids(a, 0), _masked_ids(b, 1), config.seed_words)
+    chains = [
+        chain for chain in chain_runs(runs, config.max_gap_words)
+        if sum(r.length for r in chain) >= config.min_passage_words
+    ]
+    covered_a = np.zeros(len(a.tokens), dtype=bool)
+    covered_b = np.zeros(len(b.tokens), dtype=bool)
+    passages: list[Passage] = []
+    longest = 0
+    for chain in chains:
+        first, last = chain[0], chain[-1]
+        a_first, a_last = first.a, last.a + last.length
+        b_first, b_last = first.b, last.b + last.length
+        matched = sum(r.length for r in chain)
+        longest = max(longest, matched)
+        covered_a[a_first:a_last] = True
+        covered_b[b_first:b_last] = True
+        a_start, a_end = a.tokens.span(a_first, a_last)
+        b_start, b_end = b.tokens.span(b_first, b_last)
+        similarity = 2 * matched / ((a_last - a_first) + (b_last - b_first))
+        passages.append(Passage(a_start, a_end, b_start, b_end, "verbatim", similarity))
+    covered_a &= ~a.boiler
+    covered_b &= ~b.boiler
+    verbatim_a = np.count_nonzero(covered_a) / counted_a
+    verbatim_b = np.count_nonzero(covered_b) / counted_b
+
+    content, reworded = _content_alignment(a, b, covered_a, covered_b, config)
+    aligned_a_mask = covered_a.copy()
+    aligned_b_mask = covered_b.copy()
+    for (sa, sb), _share in reworded:
+        fa, la = a.tokens.sentences[sa]
+        fb, lb = b.tokens.sentences[sb]
+        aligned_a_mask[fa:la] = True
+        aligned_b_mask[fb:lb] = True
+    aligned_a_mask &= ~a.boiler
+    aligned_b_mask &= ~b.boiler
+    aligned_a = np.count_nonzero(aligned_a_mask) / counted_a
+    aligned_b = np.count_nonzero(aligned_b_mask) / counted_b
+
+    scores = {
+        "verbatim_coverage_a": verbatim_a,
+        "verbatim_coverage_b": verbatim_b,
+        "aligned_coverage_a": aligned_a,
+        "aligned_coverage_b": aligned_b,
+        "content_alignment": content,
+        "longest_passage_words": float(longest),
+    }
+    relation, reason = _decide(verbatim_a, verbatim_b, aligned_a, aligned_b, content, longest,
+                               counted_a, counted_b, config)
+    verdict = Verdict(None, reason, verbatim_a, verbatim_b, aligned_a, aligned_b, content,
+                      longest, scores=scores)
+    if relation is None:
+        return verdict
+
+    if relation == "rewrite":
+        for (sa, sb), share in reworded:
+            a_start, a_end = a.tokens.span(*a.tokens.sentences[sa])
+            b_start, b_end = b.tokens.span(*b.tokens.sentences[sb])
+            passages.append(Passage(a_start, a_end, b_start, b_end, "reworded", share))
+        coverage_a, coverage_b = aligned_a, aligned_b
+        shared_words = np.count_nonzero(aligned_a_mask) + np.count_nonzero(aligned_b_mask)
+    else:
+        coverage_a, coverage_b = verbatim_a, verbatim_b
+        shared_words = np.count_nonzero(covered_a) + np.count_nonzero(covered_b)
+    passages.sort(key=lambda p: (p.a_start, p.b_start, p.a_end, p.b_end))
+    similarity = shared_words / (counted_a + counted_b)
+    verdict.passages = tuple(passages)
+    verdict.match = Match(a.doc.id, b.doc.id, relation, float(similarity), float(coverage_a),
+                          float(coverage_b), tuple(passages))
+    return verdict
+
+
+def _content_alignment(
+    a: Prepared, b: Prepared, covered_a: np.ndarray, covered_b: np.ndarray, config: AlignConfig
+) -> tuple[float, list[tuple[tuple[int, int], float]]]:
+    """Ordered content-word alignment: its share of the shorter document's content words,
+    and the sentence pairs it aligns as reworded (not already inside verbatim passages)."""
+    if len(a.stems) == 0 or len(b.stems) == 0:
+        return 0.0, []
+    blocks = LCSseq.editops(a.stems.tolist(), b.stems.tolist()).as_matching_blocks()
+    pair_counts: Counter[tuple[int, int]] = Counter()
+    matched = 0
+    for block in blocks:
+        for offset in range(block.size):
+            ia = int(a.stem_pos[block.a + offset])
+            ib = int(b.stem_pos[block.b + offset])
+            matched += 1
+            pair_counts[(int(a.tokens.sentence_of[ia]), int(b.tokens.sentence_of[ib]))] += 1
+    share = matched / min(len(a.stems), len(b.stems))
+
+    content_per_sentence_a = np.bincount(a.tokens.sentence_of[a.stem_pos],
+                                         minlength=len(a.tokens.sentences))
+    content_per_sentence_b = np.bincount(b.tokens.sentence_of[b.stem_pos],
+                                         minlength=len(b.tokens.sentences))
+    reworded: list[tuple[tuple[int, int], float]] = []
+    for (sa, sb), count in sorted(pair_counts.items()):
+        if count < config.reworded_min_words:
+            continue
+        smaller = min(content_per_sentence_a[sa], content_per_sentence_b[sb])
+        sentence_share = count / max(1, smaller)
+        if sentence_share < config.reworded_min_share:
+            continue
+        fa, la = a.tokens.sentences[sa]
+        fb, lb = b.tokens.sentences[sb]
+        if covered_a[fa:la].mean() > 0.5 and covered_b[fb:lb].mean() > 0.5:
+            continue  # already a verbatim passage
+        reworded.append(((sa, sb), min(1.0, sentence_share)))
+    return share, reworded
+
+
+def _decide(
+    verbatim_a: float, verbatim_b: float, aligned_a: float, aligned_b: float, content: float,
+    longest: int, counted_a: int, counted_b: int, config: AlignConfig,
+) -> tuple[Relation | None, str]:
+    """The relation the measurements support, and the rule that decided, in words."""
+    threshold = config.duplicate_coverage
+    if verbatim_a >= threshold and verbatim_b >= threshold:
+        return "duplicate", f"both sides >= {threshold:.0%} inside shared passages"
+    if verbatim_b >= threshold:
+        return "contains", f"b is >= {threshold:.0%} inside a"
+    if verbatim_a >= threshold:
+        return "contained", f"a is >= {threshold:.0%} inside b"
+    shorter, longer = (aligned_a, aligned_b) if counted_a <= counted_b else (aligned_b, aligned_a)
+    if (
+        content >= config.rewrite_lcs
+        and shorter >= config.rewrite_coverage
+        and longer >= config.rewrite_coverage_longer
+    ):
+        return "rewrite", (
+            f"content words align in order ({content:.2f} >= {config.rewrite_lcs}) over "
+            f"{shorter:.0%} of the shorter and {longer:.0%} of the longer document"
+        )
+    if longest >= config.min_passage_words:
+        return "partial", f"shares a verbatim passage of {longest} words"
+    reasons = [
+        f"no verbatim passage of {config.min_passage_words}+ words",
+        f"content alignment {content:.2f} < {config.rewrite_lcs}"
+        if content < config.rewrite_lcs
+        else f"aligned share {shorter:.0%}/{longer:.0%} below "
+        f"{config.rewrite_coverage:.0%}/{config.rewrite_coverage_longer:.0%}",
+    ]
+    return None, "; ".join(reasons)

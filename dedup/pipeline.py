@@ -1,0 +1,171 @@
+"""The scan: documents in, a report of clusters, typed pairs and shared passages out.
+
+Stages, each in its own module and each usable alone: tokenize and shingle
+(:mod:`dedup.tokens`, :mod:`dedup.shingle`), sign (:mod:`dedup.signatures`), find candidates
+(:mod:`dedup.candidates`), learn boilerplate (:mod:`dedup.boilerplate`), verify
+(:mod:`dedup.align`) and cluster (:mod:`dedup.cluster`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .align import Prepared, Verdict, verify
+from .boilerplate import boilerplate_keys, sentence_keys
+from .candidates import candidate_pairs, collision_counts
+from .cluster import build_clusters
+from .config import Config
+from .errors import InputError
+from .models import Document, Report, Skipped
+from .shingle import shingle_hashes, word_hashes
+from .signatures import Signer
+from .tokens import content_mask, tokenize
+
+#: Called as ``progress(stage, done, total)``; the CLI draws bars with it, the library never.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Corpus:
+    """Prepared documents with their signatures (rows in id order) and boilerplate marked."""
+
+    prepared: list[Prepared]
+    signatures: np.ndarray
+    skipped: list[Skipped]
+
+
+def prepare(doc: Document, config: Config) -> Prepared:
+    """Tokenize a document and compute what alignment needs from it."""
+    tokens = tokenize(doc.text)
+    ids = word_hashes(tokens.words)
+    stem_chars = config.align.stem_chars
+    content = content_mask(tokens.words)
+    stem_pos = np.flatnonzero(content)
+    stems = word_hashes([tokens.words[i][:stem_chars] for i in stem_pos.tolist()])
+    return Prepared(doc, tokens, ids, stems, stem_pos, np.zeros(len(tokens), dtype=bool))
+
+
+def _mark_boilerplate(prepared: Sequence[Prepared], config: Config) -> None:
+    min_words = config.boilerplate.min_words
+    per_doc = []
+    for p in prepared:
+        keys = sentence_keys(p.tokens, min_words)
+        lengths = np.array([e - s for s, e in p.tokens.sentences], dtype=np.int64)
+        per_doc.append((keys, lengths))
+    boiler = boilerplate_keys(per_doc, config.boilerplate)
+    if not boiler:
+        return
+    for p, (keys, _) in zip(prepared, per_doc):
+        flagged = np.fromiter((int(k) in boiler for k in keys.tolist()), dtype=bool,
+                              count=len(keys))
+        if flagged.any():
+            p.set_boilerplate(flagged[p.tokens.sentence_of])
+
+
+def build_corpus(
+    documents: Sequence[Document], config: Config, progress: Progress | None = None
+) -> Corpus:
+    """Prepare, sign and mark boilerplate for every document long enough to compare."""
+    ordered = sorted(documents, key=lambda d: d.id)
+    seen: dict[str, Document] = {}
+    for doc in ordered:
+        if doc.id in seen:
+            raise InputError(
+                f"document id '{doc.id}' appears twice: {seen[doc.id].origin or '?'} and "
+                f"{doc.origin or '?'}; ids must be unique"
+            )
+        seen[doc.id] = doc
+    signer = Signer(config.lsh.num_perm, config.lsh.seed)
+    prepared: list[Prepared] = []
+    rows: list[np.ndarray] = []
+    skipped: list[Skipped] = []
+    for done, doc in enumerate(ordered, 1):
+        p = prepare(doc, config)
+        if len(p.tokens) < config.shingle.min_words:
+            skipped.append(Skipped(doc.id, f"too short to compare ({len(p.tokens)} words, "
+                                           f"need {config.shingle.min_words})"))
+        else:
+            prepared.append(p)
+            rows.append(signer.sign(shingle_hashes(p.word_ids, config.shingle.size)))
+        if progress:
+            progress("signing", done, len(ordered))
+    signatures = (np.vstack(rows) if rows
+                  else np.zeros((0, config.lsh.num_perm), dtype=np.uint32))
+    _mark_boilerplate(prepared, config)
+    return Corpus(prepared, signatures, skipped)
+
+
+def scan(
+    documents: Sequence[Document], config: Config | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Find every copy, rewrite and shared passage among ``documents``.
+
+    The result does not depend on the order of ``documents``: they are processed in id order
+    and every tie is broken by id.
+    """
+    config = config or Config()
+    config.validate()
+    corpus = build_corpus(documents, config, progress)
+    pairs = candidate_pairs(corpus.signatures, config.lsh.min_collisions, config.lsh.max_bucket)
+    matches = []
+    for done, (i, j) in enumerate(pairs.tolist(), 1):
+        verdict = verify(corpus.prepared[i], corpus.prepared[j], config.align)
+        if verdict.match is not None:
+            matches.append(verdict.match)
+        if progress:
+            progress("verifying", done, len(pairs))
+    matches.sort(key=lambda m: (m.a, m.b))
+    by_id = {p.doc.id: p.doc for p in corpus.prepared}
+    clusters = build_clusters(matches, by_id)
+    return Report(
+        documents=len(documents),
+        params=config.to_dict(),
+        clusters=clusters,
+        pairs=matches,
+        skipped=sorted(corpus.skipped, key=lambda s: s.id),
+        stats={"compared": len(corpus.prepared), "candidates": int(len(pairs)),
+               "boilerplate_words": int(sum(int(p.boiler.sum()) for p in corpus.prepared))},
+    )
+
+
+@dataclass
+class Explanation:
+    """Why two documents match or not: candidate evidence and the verifier's verdict."""
+
+    a: Document
+    b: Document
+    collisions: int
+    num_perm: int
+    candidate: bool
+    verdict: Verdict
+
+
+def explain(
+    a: Document, b: Document, config: Config | None = None,
+    context: Sequence[Document] = (),
+) -> Explanation:
+    """Explain the relation of ``a`` and ``b``; ``context`` is the rest of the corpus, used to
+    learn boilerplate (without it, nothing counts as boilerplate)."""
+    config = config or Config()
+    config.validate()
+    if a.id == b.id:
+        raise InputError(f"cannot explain '{a.id}' against itself; give two different documents")
+    if a.id > b.id:
+        a, b = b, a
+    others = [d for d in context if d.id not in (a.id, b.id)]
+    corpus = build_corpus([a, b, *others], config)
+    index = {p.doc.id: n for n, p in enumerate(corpus.prepared)}
+    for doc in (a, b):
+        if doc.id not in index:
+            words = len(tokenize(doc.text))
+            raise InputError(f"'{doc.id}' is too short to compare ({words} words, need "
+                             f"{config.shingle.min_words})")
+    i, j = index[a.id], index[b.id]
+    collisions = collision_counts(corpus.signatures, i, j)
+    verdict = verify(corpus.prepared[i], corpus.prepared[j], config.align)
+    return Explanation(a, b, collisions, config.lsh.num_perm,
+                       collisions >= config.lsh.min_collisions, verdict)

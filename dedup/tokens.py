@@ -1,0 +1,106 @@
+"""Words and sentences of a document, each with its offsets in the original text.
+
+Everything downstream (shingles, passages, sentence alignment) works on the normalized words
+produced here; every position maps back through ``starts``/``ends`` to the original text, so
+reports can quote exactly what the outlet printed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .normalize import normalize
+from .stopwords import STOPWORDS
+
+_WORD = re.compile(r"\w+(?:'\w+)*")
+# Between two words: the text that ends a sentence. A line break always does; ".", "!" or "?"
+# does when followed by space (optionally after closing quotes or brackets).
+_SENTENCE_END = re.compile(r"\n|[.!?…]+[\"')\]]*(?=\s)")
+# A period after these does not end a sentence: initials, ordinals ("am 6. Januar") and
+# common abbreviations.
+_ABBREVIATIONS = frozenset(
+    "dr prof nr bzw vgl ca usw etc mr mrs ms st jr sr inc co ltd str abs art "
+    "jan feb mär apr jun jul aug sep sept okt nov dez vs mio mrd".split()
+)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """The words of one document.
+
+    ``words[i]`` is the i-th normalized word; ``text[starts[i]:ends[i]]`` is that word as it
+    stands in the original. ``sentences`` are ``[first, last)`` word ranges in order, and
+    ``sentence_of[i]`` is the sentence of word i.
+    """
+
+    words: list[str]
+    starts: np.ndarray
+    ends: np.ndarray
+    sentences: list[tuple[int, int]]
+    sentence_of: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        """Original ``[start, end)`` of words ``first..last-1``."""
+        return int(self.starts[first]), int(self.ends[last - 1])
+
+
+def tokenize(text: str) -> Tokens:
+    """Split ``text`` into normalized words and sentences, keeping original offsets.
+
+    >>> t = tokenize("Er sagte: „Wir kommen.“ Dann ging er.")
+    >>> t.words[:4], len(t.sentences)
+    (['er', 'sagte', 'wir', 'kommen'], 2)
+    """
+    norm = normalize(text)
+    words: list[str] = []
+    norm_starts: list[int] = []
+    norm_ends: list[int] = []
+    for match in _WORD.finditer(norm.text):
+        words.append(match.group())
+        norm_starts.append(match.start())
+        norm_ends.append(match.end())
+    n = len(words)
+    ns = np.asarray(norm_starts, dtype=np.int64)
+    ne = np.asarray(norm_ends, dtype=np.int64)
+    starts = norm.starts[ns] if n else np.zeros(0, dtype=np.int64)
+    ends = norm.ends[ne - 1] if n else np.zeros(0, dtype=np.int64)
+
+    sentences: list[tuple[int, int]] = []
+    first = 0
+    for match in _SENTENCE_END.finditer(norm.text):
+        # The sentence ends before the first word that starts after this punctuation.
+        following = int(np.searchsorted(ns, match.end(), side="left"))
+        if following <= first or following >= n:
+            continue
+        if match.group()[0] == "." and _no_break_before(words, following - 1):
+            continue
+        sentences.append((first, following))
+        first = following
+    if n:
+        sentences.append((first, n))
+    sentence_of = np.zeros(n, dtype=np.int64)
+    for index, (s, e) in enumerate(sentences):
+        sentence_of[s:e] = index
+    return Tokens(words, np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64),
+                  sentences, sentence_of)
+
+
+def _no_break_before(words: list[str], i: int) -> bool:
+    """A period after word i is an abbreviation, initial or ordinal, not a sentence end."""
+    word = words[i]
+    if word.isdigit() and len(word) <= 2:  # "am 6. Januar"; a year like 2018. still ends
+        return True
+    return len(word) == 1 and word.isalpha() or word in _ABBREVIATIONS
+
+
+def content_mask(words: list[str]) -> np.ndarray:
+    """True for words that carry content (not a function word, not one letter)."""
+    return np.fromiter(
+        (len(w) > 1 and w not in STOPWORDS for w in words), dtype=bool, count=len(words)
+    )

@@ -1,0 +1,146 @@
+"""End-to-end behaviour of scan: the seed acceptance, relations, boilerplate, determinism."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup import Config, Document, scan
+from dedup._reference import reference_scan
+from dedup.models import CLUSTERING_RELATIONS
+from dedup.normalize import normalize
+
+from .conftest import SEED_000, SEED_001, SEED_002
+from .corpus_text import ARTICLES, paragraphs
+
+QUOTES = [
+    "Wir haben eine stetige Zunahme dieser gewalttätigen Inhalte",
+    "ernsthaftes Risiko, dass diese Art von Inhalten weiter zur Gewalt anstacheln wird",
+    "Wir werden unser Bestes tun, um sofort zu einem neuen Anbieter zu wechseln",
+]
+
+
+def test_seeds_make_one_rewrite_cluster_and_leave_000_alone(
+    seed_docs: list[Document], seed_texts: dict[str, str]
+) -> None:
+    report = scan(seed_docs)
+    assert [set(c.members) for c in report.clusters] == [{SEED_001, SEED_002}]
+    assert len(report.pairs) == 1
+    pair = report.pairs[0]
+    assert (pair.a, pair.b) == (SEED_001, SEED_002)
+    assert pair.relation in CLUSTERING_RELATIONS
+    assert all(SEED_000 not in (m.a, m.b) for m in report.pairs)
+    for side, text in (("a", seed_texts[SEED_001]), ("b", seed_texts[SEED_002])):
+        spans = [(p.a_start, p.a_end) if side == "a" else (p.b_start, p.b_end)
+                 for p in pair.passages if p.kind == "verbatim"]
+        quoted = [normalize(text[s:e]).text for s, e in spans]
+        for q in QUOTES:
+            assert any(normalize(q).text in passage for passage in quoted), (side, q)
+
+
+def test_exact_copy_with_dateline_and_footer_is_a_duplicate() -> None:
+    story = "\n\n".join(paragraphs(ARTICLES[0]))
+    copy = f"WIEN (APA) - {story}\n\nCopyright: Beispielzeitung 2021"
+    report = scan([Document("orig", story), Document("copy", copy), Document("other", ARTICLES[1])])
+    assert [(m.a, m.b, m.relation) for m in report.pairs] == [("copy", "orig", "duplicate")]
+
+
+def test_truncated_copy_is_contained_and_clustered() -> None:
+    story = paragraphs(ARTICLES[0])
+    report = scan([Document("full", "\n\n".join(story)), Document("short", story[0])])
+    assert [(m.a, m.b, m.relation) for m in report.pairs] == [("full", "short", "contains")]
+    assert [set(c.members) for c in report.clusters] == [{"full", "short"}]
+
+
+def test_roundup_borrowing_from_two_stories_does_not_join_them() -> None:
+    one, two = paragraphs(ARTICLES[0]), paragraphs(ARTICLES[1])
+    filler = paragraphs(ARTICLES[2])
+    roundup = "\n\n".join([filler[0], one[1], filler[1], two[0]])
+    docs = [Document("one", "\n\n".join(one)), Document("two", "\n\n".join(two)),
+            Document("roundup", roundup)]
+    report = scan(docs)
+    relations = {(m.a, m.b): m.relation for m in report.pairs}
+    assert relations == {("one", "roundup"): "partial", ("roundup", "two"): "partial"}
+    assert report.clusters == []
+
+
+def test_passage_offsets_point_at_matching_text() -> None:
+    one, two = paragraphs(ARTICLES[0]), paragraphs(ARTICLES[2])
+    texts = {"x": "\n\n".join(one), "y": "\n\n".join([two[0], one[1].upper(), two[1]])}
+    report = scan([Document(k, v) for k, v in texts.items()])
+    (match,) = report.pairs
+    for p in match.passages:
+        assert normalize(texts["x"][p.a_start:p.a_end]).text == \
+            normalize(texts["y"][p.b_start:p.b_end]).text
+
+
+def test_boilerplate_stubs_do_not_match() -> None:
+    note = ("Der Volltext dieses auf Agenturmeldungen basierenden Artikels steht aus rechtlichen "
+            "Gründen nicht mehr zur Verfügung.")
+    leads = ["Privater Besuch ohne Öffentlichkeit – Politiker seit langem befreundet.",
+             "Explosion auf der Einkaufsstraße Istiklal Caddesi: 40 Verletzte.",
+             "Obama will das umstrittene Gefangenenlager noch vor Ende seiner Amtszeit schließen.",
+             "46 Prozent der Befragten würden derzeit für einen Brexit stimmen, 44 dagegen.",
+             "Reaktion auf Schelte von EU und IWF."]
+    docs = [Document(f"stub{i}", f"{lead} {note}") for i, lead in enumerate(leads)]
+    report = scan(docs)
+    assert report.pairs == []
+    assert report.stats["boilerplate_words"] > 0
+
+
+def test_widely_copied_story_is_not_mistaken_for_boilerplate() -> None:
+    story = "\n\n".join(paragraphs(ARTICLES[0]))
+    docs = [Document(f"outlet{i}", f"Meldung von Outlet {i}.\n\n{story}") for i in range(8)]
+    report = scan(docs)
+    assert [len(c.members) for c in report.clusters] == [8]
+
+
+def test_short_documents_are_skipped_not_clustered() -> None:
+    docs = [Document(f"s{i}", text) for i, text in
+            enumerate(["Ja.", "Nein danke.", "Mehr dazu später.", "Ja.", "Gut so."])]
+    report = scan(docs + [Document("long", ARTICLES[0])])
+    assert report.clusters == [] and report.pairs == []
+    assert len(report.skipped) == 5
+    assert report.skipped[0].reason.startswith("too short to compare")
+
+
+def test_same_story_different_articles_do_not_match(seed_docs: list[Document]) -> None:
+    by_id = {d.id: d for d in seed_docs}
+    report = scan([by_id[SEED_000], by_id[SEED_001]])
+    assert report.pairs == []
+
+
+@settings(deadline=None, max_examples=8)
+@given(order=st.permutations(list(range(6))))
+def test_report_does_not_depend_on_input_order(order: list[int]) -> None:
+    story = paragraphs(ARTICLES[0])
+    docs = [Document("a", "\n\n".join(story)), Document("b", "\n\n".join(story[:2])),
+            Document("c", ARTICLES[1]), Document("d", "\n\n".join([story[1], ARTICLES[2]])),
+            Document("e", "\n\n".join(story) + "\n\nNachtrag: " + ARTICLES[3]),
+            Document("f", ARTICLES[3])]
+    baseline = scan(docs).to_dict()
+    assert scan([docs[i] for i in order]).to_dict() == baseline
+
+
+def test_fast_path_agrees_with_all_pairs_reference(seed_docs: list[Document]) -> None:
+    rng = random.Random(5)
+    docs = list(seed_docs)
+    for n, article in enumerate(ARTICLES[:6]):
+        parts = paragraphs(article)
+        docs.append(Document(f"art{n}", article))
+        docs.append(Document(f"art{n}-trim", "\n\n".join(parts[: rng.randint(1, len(parts))])))
+    fast, slow = scan(docs).to_dict(), reference_scan(docs).to_dict()
+    fast.pop("stats")
+    slow.pop("stats")
+    assert fast == slow
+
+
+def test_invalid_config_is_refused() -> None:
+    from dedup.config import LSHConfig
+    from dedup.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="min_collisions"):
+        scan([], Config(lsh=LSHConfig(num_perm=8, min_collisions=9)))
