@@ -1,0 +1,125 @@
+"""Render a :class:`~dedup.models.Report` as text, JSON or CSV.
+
+Renderers return strings; the caller decides where they go. The JSON form is the stable
+contract documented in README.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+
+from .models import Match, Report
+
+FORMATS = ("text", "json", "csv")
+_QUOTE_CHARS = 110
+
+
+def render(report: Report, fmt: str, texts: Mapping[str, str]) -> str:
+    """The report in format ``fmt``; ``texts`` (id -> original text) feeds quoted passages."""
+    if fmt == "json":
+        return to_json(report)
+    if fmt == "csv":
+        return to_csv(report)
+    if fmt == "text":
+        return to_text(report, texts)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
+CSV_COLUMNS = ["a", "b", "relation", "similarity", "coverage_a", "coverage_b", "cluster",
+               "passages", "passage_offsets"]
+
+
+def to_csv(report: Report) -> str:
+    """One row per pair; ``passage_offsets`` is JSON ``[[a_start, a_end, b_start, b_end], ...]``."""
+    cluster_of = {m: c.id for c in report.clusters for m in c.members}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for m in report.pairs:
+        same = cluster_of.get(m.a) if cluster_of.get(m.a) == cluster_of.get(m.b) else ""
+        offsets = [[p.a_start, p.a_end, p.b_start, p.b_end] for p in m.passages]
+        writer.writerow([m.a, m.b, m.relation, f"{m.similarity:.4f}", f"{m.coverage_a:.4f}",
+                         f"{m.coverage_b:.4f}", same or "", len(m.passages),
+                         json.dumps(offsets)])
+    return out.getvalue()
+
+
+def quote(text: str, start: int, end: int, limit: int = _QUOTE_CHARS) -> str:
+    """A passage on one line, shortened in the middle when long."""
+    passage = " ".join(text[start:end].split())
+    if len(passage) <= limit:
+        return passage
+    half = (limit - 5) // 2
+    return f"{passage[:half]} ... {passage[-half:]}"
+
+
+def _relation_phrase(match: Match, member: str) -> str:
+    """How ``member`` relates to the other document of ``match``, from member's side."""
+    relation = match.relation
+    if member == match.b:
+        relation = {"contains": "contained", "contained": "contains"}.get(relation, relation)
+    return {"contains": "contains", "contained": "is contained in"}.get(relation, relation)
+
+
+def to_text(report: Report, texts: Mapping[str, str], max_passages: int = 3) -> str:
+    """The human report: counts, clusters with relations, partial overlaps, quoted passages."""
+    lines: list[str] = []
+    clustered = sum(len(c.members) for c in report.clusters)
+    partial = [m for m in report.pairs if m.relation == "partial"]
+    lines.append(
+        f"{_count(report.documents, 'document')}: "
+        f"{_count(len(report.clusters), 'cluster')} of copies ({_count(clustered, 'document')}), "
+        f"{_count(len(partial), 'partial overlap')}, {len(report.skipped)} skipped"
+    )
+    by_pair = {(m.a, m.b): m for m in report.pairs}
+    for cluster in report.clusters:
+        lines.append("")
+        lines.append(f"cluster {cluster.id}: {len(cluster.members)} documents")
+        lines.append(f"  canonical  {cluster.canonical}")
+        for member in cluster.members:
+            if member == cluster.canonical:
+                continue
+            match = by_pair.get(tuple(sorted((member, cluster.canonical))))  # type: ignore[arg-type]
+            if match is None:
+                lines.append(f"  member     {member}  (linked through other members)")
+                continue
+            cover = match.coverage_a if member == match.a else match.coverage_b
+            lines.append(f"  member     {member}  {_relation_phrase(match, member)} "
+                         f"canonical, {cover:.0%} of it shared")
+            lines.extend(_passage_lines(match, texts, max_passages))
+    if partial:
+        lines.append("")
+        lines.append("partial overlaps (shared passages, not copies):")
+        for match in partial:
+            lines.append(f"  {match.a}  <->  {match.b}  "
+                         f"({match.coverage_a:.0%} / {match.coverage_b:.0%} shared)")
+            lines.extend(_passage_lines(match, texts, max_passages))
+    if report.skipped:
+        lines.append("")
+        lines.append("skipped:")
+        lines.extend(f"  {s.id}: {s.reason}" for s in report.skipped)
+    return "\n".join(lines) + "\n"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _passage_lines(match: Match, texts: Mapping[str, str], limit: int) -> list[str]:
+    text_a = texts.get(match.a)
+    if text_a is None:
+        return []
+    chosen = sorted(match.passages, key=lambda p: (p.kind != "verbatim", -(p.a_end - p.a_start)))
+    lines = []
+    for p in chosen[:limit]:
+        lines.append(f"      {p.kind:<8} \"{quote(text_a, p.a_start, p.a_end)}\"")
+    if len(chosen) > limit:
+        lines.append(f"      ... and {len(chosen) - limit} more passages")
+    return lines
