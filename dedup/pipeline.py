@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .align import Prepared, Verdict, verify
-from .boilerplate import boilerplate_keys, sentence_keys
+from .boilerplate import SentenceProfile, boilerplate_keys, sentence_keys
 from .candidates import candidate_pairs, collision_counts
 from .cluster import build_clusters
 from .config import Config
@@ -49,20 +49,22 @@ def prepare(doc: Document, config: Config) -> Prepared:
 
 
 def _mark_boilerplate(prepared: Sequence[Prepared], config: Config) -> None:
-    min_words = config.boilerplate.min_words
-    per_doc = []
-    for p in prepared:
-        keys = sentence_keys(p.tokens, min_words)
-        lengths = np.array([e - s for s, e in p.tokens.sentences], dtype=np.int64)
-        per_doc.append((keys, lengths))
-    boiler = boilerplate_keys(per_doc, config.boilerplate)
+    profiles = [_profile(p, config.boilerplate.min_words) for p in prepared]
+    boiler = boilerplate_keys(profiles, config.boilerplate)
     if not boiler:
         return
-    for p, (keys, _) in zip(prepared, per_doc):
-        flagged = np.fromiter((int(k) in boiler for k in keys.tolist()), dtype=bool,
-                              count=len(keys))
+    for p, profile in zip(prepared, profiles):
+        flagged = np.fromiter((int(k) in boiler for k in profile.keys.tolist()), dtype=bool,
+                              count=len(profile.keys))
         if flagged.any():
             p.set_boilerplate(flagged[p.tokens.sentence_of])
+
+
+def _profile(p: Prepared, min_words: int) -> SentenceProfile:
+    sentence_of_stem = p.tokens.sentence_of[p.stem_pos]
+    per_sentence = [np.unique(p.stems[sentence_of_stem == s])
+                    for s in range(len(p.tokens.sentences))]
+    return SentenceProfile(sentence_keys(p.tokens, min_words), per_sentence)
 
 
 def build_corpus(
