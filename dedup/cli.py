@@ -190,7 +190,8 @@ def format_explanation(e: Explanation) -> str:
                  f"; longest verbatim passage {v.longest_passage_words} words")
     lines.append(f"aligned coverage (verbatim + reworded sentences): a {v.aligned_coverage_a:.0%}"
                  f", b {v.aligned_coverage_b:.0%}")
-    lines.append(f"content words aligned in order: {v.content_alignment:.2f}")
+    lines.append(f"content words aligned in order: {v.content_alignment:.2f} of the shorter; "
+                 f"{v.order_excess:.2f} beyond chance outside verbatim passages")
     if v.passages:
         lines.append("")
         lines.append("shared passages:")
