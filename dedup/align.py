@@ -40,14 +40,25 @@ class Prepared:
     stems: np.ndarray  # uint64 hash of the stem of each content word
     stem_pos: np.ndarray  # word index of each content word
     boiler: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: Words that do not count for coverage: boilerplate, and fragments (sentences shorter
+    #: than ``AlignConfig.min_sentence_words``: captions, credits, "Kommentare (172)").
+    uncounted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @property
     def counted(self) -> int:
-        """Words that count for coverage: all but boilerplate."""
-        return int(len(self.tokens) - np.count_nonzero(self.boiler))
+        """Words that count for coverage."""
+        return int(len(self.tokens) - np.count_nonzero(self.uncounted))
+
+    def mark_fragments(self, min_sentence_words: int) -> None:
+        lengths = np.array([e - s for s, e in self.tokens.sentences], dtype=np.int64)
+        short = lengths < min_sentence_words
+        self.uncounted = short[self.tokens.sentence_of] if len(short) else np.zeros(0, bool)
+        if len(self.boiler):
+            self.uncounted = self.uncounted | self.boiler
 
     def set_boilerplate(self, mask: np.ndarray) -> None:
         self.boiler = mask
+        self.uncounted = self.uncounted | mask
         keep = ~mask[self.stem_pos] if len(self.stem_pos) else np.zeros(0, dtype=bool)
         self.stems = self.stems[keep]
         self.stem_pos = self.stem_pos[keep]
@@ -179,7 +190,7 @@ def verify(a: Prepared, b: Prepared, config: AlignConfig) -> Verdict:
     """Align documents ``a`` and ``b`` and decide their relation (``a.doc.id < b.doc.id``)."""
     counted_a, counted_b = a.counted, b.counted
     if counted_a == 0 or counted_b == 0:
-        return Verdict(None, "nothing but boilerplate to compare")
+        return Verdict(None, "nothing but boilerplate and fragments to compare")
 
     runs = exact_runs(_masked_ids(a, 0), _masked_ids(b, 1), config.seed_words)
     chains = [
@@ -202,8 +213,8 @@ def verify(a: Prepared, b: Prepared, config: AlignConfig) -> Verdict:
         b_start, b_end = b.tokens.span(b_first, b_last)
         similarity = 2 * matched / ((a_last - a_first) + (b_last - b_first))
         passages.append(Passage(a_start, a_end, b_start, b_end, "verbatim", similarity))
-    covered_a &= ~a.boiler
-    covered_b &= ~b.boiler
+    covered_a &= ~a.uncounted
+    covered_b &= ~b.uncounted
     verbatim_a = np.count_nonzero(covered_a) / counted_a
     verbatim_b = np.count_nonzero(covered_b) / counted_b
 
@@ -216,8 +227,8 @@ def verify(a: Prepared, b: Prepared, config: AlignConfig) -> Verdict:
         fb, lb = b.tokens.sentences[sb]
         aligned_a_mask[fa:la] = True
         aligned_b_mask[fb:lb] = True
-    aligned_a_mask &= ~a.boiler
-    aligned_b_mask &= ~b.boiler
+    aligned_a_mask &= ~a.uncounted
+    aligned_b_mask &= ~b.uncounted
     aligned_a = np.count_nonzero(aligned_a_mask) / counted_a
     aligned_b = np.count_nonzero(aligned_b_mask) / counted_b
 
@@ -230,7 +241,9 @@ def verify(a: Prepared, b: Prepared, config: AlignConfig) -> Verdict:
         "order_excess": excess,
         "longest_passage_words": float(longest),
     }
-    relation, reason = _decide(verbatim_a, verbatim_b, content, excess, longest, config)
+    shorter_first = counted_a <= counted_b
+    relation, reason = _decide(verbatim_a, verbatim_b, aligned_a, aligned_b, shorter_first,
+                               content, excess, longest, config)
     verdict = Verdict(None, reason, verbatim_a, verbatim_b, aligned_a, aligned_b, content,
                       excess, longest, scores=scores)
     if relation is None:
@@ -320,8 +333,8 @@ def order_excess(
 
 
 def _decide(
-    verbatim_a: float, verbatim_b: float, content: float, excess: float, longest: int,
-    config: AlignConfig,
+    verbatim_a: float, verbatim_b: float, aligned_a: float, aligned_b: float,
+    shorter_first: bool, content: float, excess: float, longest: int, config: AlignConfig,
 ) -> tuple[Relation | None, str]:
     """The relation the measurements support, and the rule that decided, in words."""
     threshold = config.duplicate_coverage
@@ -331,17 +344,33 @@ def _decide(
         return "contains", f"b is >= {threshold:.0%} inside a"
     if verbatim_a >= threshold:
         return "contained", f"a is >= {threshold:.0%} inside b"
-    if content >= config.rewrite_lcs and excess >= config.rewrite_order_excess:
+    shorter, longer = (aligned_a, aligned_b) if shorter_first else (aligned_b, aligned_a)
+    if content >= config.rewrite_lcs and shorter >= threshold:
+        # Nearly all of the shorter is inside the longer once edited sentences count too.
+        relation: Relation = "contained" if shorter_first else "contains"
+        side = "a" if shorter_first else "b"
+        return relation, (f"{side} is >= {threshold:.0%} inside the other, counting edited "
+                          f"sentences (content words align {content:.2f} >= {config.rewrite_lcs})")
+    if content < config.rewrite_lcs:
+        if longest >= config.min_passage_words:
+            return "partial", f"shares a verbatim passage of {longest} words"
+        return None, (f"no verbatim passage of {config.min_passage_words}+ words; content "
+                      f"alignment {content:.2f} < {config.rewrite_lcs}")
+    if excess >= config.rewrite_order_excess:
         return "rewrite", (
             f"content words align in order: {content:.2f} of the shorter document "
             f"(>= {config.rewrite_lcs}), {excess:.2f} beyond chance outside verbatim passages "
             f"(>= {config.rewrite_order_excess})"
         )
+    if shorter >= config.mostly_shared and longer >= config.mostly_shared_longer:
+        return "rewrite", (
+            f"mostly shared: {shorter:.0%} of the shorter and {longer:.0%} of the longer "
+            f"document lie in shared passages (>= {config.mostly_shared:.0%} and "
+            f">= {config.mostly_shared_longer:.0%})"
+        )
     if longest >= config.min_passage_words:
         return "partial", f"shares a verbatim passage of {longest} words"
-    reasons = [f"no verbatim passage of {config.min_passage_words}+ words"]
-    if content < config.rewrite_lcs:
-        reasons.append(f"content alignment {content:.2f} < {config.rewrite_lcs}")
-    else:
-        reasons.append(f"word order beyond chance {excess:.2f} < {config.rewrite_order_excess}")
-    return None, "; ".join(reasons)
+    return None, (f"no verbatim passage of {config.min_passage_words}+ words; word order "
+                  f"beyond chance {excess:.2f} < {config.rewrite_order_excess} and shared "
+                  f"{shorter:.0%} / {longer:.0%} < {config.mostly_shared:.0%} / "
+                  f"{config.mostly_shared_longer:.0%}")

@@ -21,9 +21,10 @@ of one wire story far more.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
+from typing import TypeVar
 
 import numpy as np
 import xxhash
@@ -33,6 +34,8 @@ from .tokens import Tokens
 
 #: Key of a sentence too short to be judged (it is never boilerplate).
 NO_KEY = 0
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,39 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return len(np.intersect1d(a, b, assume_unique=True)) / union if union else 0.0
 
 
-def _spread(indices: list[int], most: int) -> list[int]:
+def _spread(indices: Sequence[T], most: int) -> list[T]:
     """At most ``most`` of ``indices``, evenly spaced (deterministic sampling)."""
     if len(indices) <= most:
-        return indices
+        return list(indices)
     step = len(indices) / most
     return [indices[int(i * step)] for i in range(most)]
+
+
+def sampled_carriers(carriers: Sequence[T], config: BoilerplateConfig) -> list[T]:
+    """The carriers :func:`is_boilerplate` looks at (none when there are too few to judge)."""
+    if len(carriers) < config.min_docs:
+        return []
+    return _spread(carriers, config.sample_docs)
+
+
+def is_boilerplate(
+    carriers: Sequence[T], own: np.ndarray, stems_of: Callable[[T], np.ndarray],
+    config: BoilerplateConfig,
+) -> bool:
+    """The boilerplate rule for one sentence, given everything that decides it.
+
+    ``carriers`` are all the documents carrying the sentence, in id order (any handle:
+    a row number in a scan, an id when checking against an index); ``own`` is the sentence's
+    unique content-word stems; ``stems_of(carrier)`` gives a carrier's unique content-word
+    stems. Only up to ``sample_docs`` carriers, evenly spaced in id order, are looked at, so
+    a caller holding the documents elsewhere (an index) fetches just those.
+    """
+    if len(carriers) < config.min_docs:
+        return False
+    rest = [np.setdiff1d(stems_of(d), own, assume_unique=True)
+            for d in sampled_carriers(carriers, config)]
+    relatedness = float(np.median([_jaccard(a, b) for a, b in combinations(rest, 2)]))
+    return relatedness < config.max_relatedness
 
 
 def boilerplate_keys(
@@ -85,18 +115,18 @@ def boilerplate_keys(
                 carriers[key].append(doc_index)
             where.setdefault(key, (doc_index, sentence_index))
     stems_cache: dict[int, np.ndarray] = {}
+
+    def stems_of(d: int) -> np.ndarray:
+        if d not in stems_cache:
+            stems_cache[d] = documents[d].stems()
+        return stems_cache[d]
+
     boiler = set()
     for key, docs in carriers.items():
         if len(docs) < config.min_docs:
             continue
         doc_index, sentence_index = where[key]
         own = documents[doc_index].sentence_stems[sentence_index]
-        rest = []
-        for d in _spread(docs, config.sample_docs):
-            if d not in stems_cache:
-                stems_cache[d] = documents[d].stems()
-            rest.append(np.setdiff1d(stems_cache[d], own, assume_unique=True))
-        relatedness = float(np.median([_jaccard(a, b) for a, b in combinations(rest, 2)]))
-        if relatedness < config.max_relatedness:
+        if is_boilerplate(docs, own, stems_of, config):
             boiler.add(key)
     return frozenset(boiler)

@@ -110,6 +110,16 @@ class AlignConfig:
     order_shuffles: int = 4
     order_seed: int = 0
     order_min_words: int = 10
+    #: ``rewrite`` also when, with ``rewrite_lcs`` reached, the texts are mostly one story
+    #: edited (trimmed, with sentences added and changed): at least this share of
+    #: the shorter and ``mostly_shared_longer`` of the longer lie in shared passages
+    #: (verbatim or reworded sentences). Below it a pair is ``partial``: each text keeps
+    #: most of its own (a roundup that borrows a paragraph or two).
+    mostly_shared: float = 0.6
+    mostly_shared_longer: float = 0.3
+    #: Sentences shorter than this (captions, credits, "Jetzt Newsletter abonnieren",
+    #: "Kommentare (172)") do not count for coverage: outlets wrap copies in such chrome.
+    min_sentence_words: int = 4
     #: Two sentences count as one statement reworded when they share this many content words
     #: in order, and this share of the shorter sentence's content words.
     reworded_min_words: int = 3

@@ -8,7 +8,7 @@ Stages, each in its own module and each usable alone: tokenize and shingle
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,22 +45,31 @@ def prepare(doc: Document, config: Config) -> Prepared:
     content = content_mask(tokens.words)
     stem_pos = np.flatnonzero(content)
     stems = word_hashes([tokens.words[i][:stem_chars] for i in stem_pos.tolist()])
-    return Prepared(doc, tokens, ids, stems, stem_pos, np.zeros(len(tokens), dtype=bool))
+    prepared = Prepared(doc, tokens, ids, stems, stem_pos, np.zeros(len(tokens), dtype=bool))
+    prepared.mark_fragments(config.align.min_sentence_words)
+    return prepared
 
 
 def _mark_boilerplate(prepared: Sequence[Prepared], config: Config) -> None:
-    profiles = [_profile(p, config.boilerplate.min_words) for p in prepared]
+    profiles = [sentence_profile(p, config.boilerplate.min_words) for p in prepared]
     boiler = boilerplate_keys(profiles, config.boilerplate)
     if not boiler:
         return
     for p, profile in zip(prepared, profiles):
-        flagged = np.fromiter((int(k) in boiler for k in profile.keys.tolist()), dtype=bool,
-                              count=len(profile.keys))
-        if flagged.any():
-            p.set_boilerplate(flagged[p.tokens.sentence_of])
+        mark_boilerplate(p, profile, boiler)
 
 
-def _profile(p: Prepared, min_words: int) -> SentenceProfile:
+def mark_boilerplate(p: Prepared, profile: SentenceProfile, boiler: Container[int]) -> None:
+    """Flag the words of ``p``'s sentences whose keys are in ``boiler`` (once per document:
+    it drops their stems from ``p``, so compute profiles before marking)."""
+    flagged = np.fromiter((int(k) in boiler for k in profile.keys.tolist()), dtype=bool,
+                          count=len(profile.keys))
+    if flagged.any():
+        p.set_boilerplate(flagged[p.tokens.sentence_of])
+
+
+def sentence_profile(p: Prepared, min_words: int) -> SentenceProfile:
+    """Sentence keys and per-sentence content stems of a prepared (not yet marked) document."""
     sentence_of_stem = p.tokens.sentence_of[p.stem_pos]
     per_sentence = [np.unique(p.stems[sentence_of_stem == s])
                     for s in range(len(p.tokens.sentences))]
