@@ -70,8 +70,10 @@ def mark_boilerplate(p: Prepared, profile: SentenceProfile, boiler: Container[in
 
 def sentence_profile(p: Prepared, min_words: int) -> SentenceProfile:
     """Sentence keys and per-sentence content stems of a prepared (not yet marked) document."""
+    # stem_pos is increasing, so the stems of each sentence are one contiguous slice.
     sentence_of_stem = p.tokens.sentence_of[p.stem_pos]
-    per_sentence = [np.unique(p.stems[sentence_of_stem == s])
+    bounds = np.searchsorted(sentence_of_stem, np.arange(len(p.tokens.sentences) + 1))
+    per_sentence = [np.unique(p.stems[bounds[s]:bounds[s + 1]])
                     for s in range(len(p.tokens.sentences))]
     return SentenceProfile(sentence_keys(p.tokens, min_words), per_sentence)
 

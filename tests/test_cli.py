@@ -236,3 +236,16 @@ def test_every_command_has_help_with_an_example(runner: CliRunner) -> None:
         assert result.exit_code == 0
         assert "Example" in result.output, name
         assert command.help
+
+
+def test_a_fifty_megabyte_document_is_scanned(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    block = "\n\n".join(ARTICLES) + "\n\n"
+    (corpus / "huge.txt").write_text((block * (50_000_000 // len(block) + 1))[:50_000_000])
+    (corpus / "story.txt").write_text(ARTICLES[3])
+    result = run(["scan", str(corpus), "--format", "json"])
+    assert result.returncode == 0, result.stderr
+    pairs = json.loads(result.stdout)["pairs"]
+    assert [(p["a"], p["b"], p["relation"]) for p in pairs] == [
+        ("huge.txt", "story.txt", "contains")]
