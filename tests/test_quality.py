@@ -48,17 +48,17 @@ def test_clough_reuse_levels_and_hard_negatives(quality: dict[str, Any]) -> None
 
 def test_vroniplag_passages_are_found(quality: dict[str, Any]) -> None:
     passages = quality["vroniplag"]["passages"]
-    assert passages["verbatim"]["recall"] >= 0.6  # measured 0.672
-    assert passages["disguised"]["recall"] >= 0.55  # measured 0.636
+    assert passages["verbatim"]["recall"] >= 0.72  # measured 0.791
+    assert passages["disguised"]["recall"] >= 0.7  # measured 0.773
 
 
 def test_same_story_in_other_words_does_not_match(quality: dict[str, Any]) -> None:
     assert quality["lee"]["negatives"]["lee_same_story"]["matched"] == 0
     assert quality["seeds"]["negatives"]["same_story_other_source"]["matched"] == 0
     # Known weakness (benchmarks/README.md): successive updates of one ongoing story are
-    # sometimes called rewrites; measured 21 such pairs among 300 Lee background items.
+    # sometimes called rewrites; measured 22 such pairs among 300 Lee background items.
     rewrites = quality["lee"]["unlabelled_pairs"]["by_relation"].get("rewrite", 0)
-    assert rewrites <= 24
+    assert rewrites <= 25
 
 
 def test_seed_rewrite_is_found(quality: dict[str, Any]) -> None:
