@@ -13,11 +13,11 @@ from itertools import combinations
 import numpy as np
 from datasketch import MinHash
 
+from .align import verify
 from .cluster import build_clusters
 from .config import Config
 from .models import Document, Report
 from .pipeline import build_corpus
-from .align import verify
 
 
 def reference_signature(shingles: Sequence[int], num_perm: int, seed: int) -> np.ndarray:

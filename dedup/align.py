@@ -113,15 +113,15 @@ def exact_runs(a_ids: np.ndarray, b_ids: np.ndarray, seed: int) -> list[Run]:
     ]
     hits.sort()
     runs: list[Run] = []
-    start_diag, start_i, prev_i = hits[0][0], hits[0][1], hits[0][1]
-    for diag, i in hits[1:] + [(None, None)]:  # type: ignore[list-item]
+    start_diag, start_i = hits[0]
+    prev_i = start_i
+    for diag, i in hits[1:]:
         if diag == start_diag and i == prev_i + 1:
             prev_i = i
             continue
         runs.append(Run(start_i, start_i + start_diag, prev_i - start_i + seed))
-        if diag is None:
-            break
         start_diag, start_i, prev_i = diag, i, i
+    runs.append(Run(start_i, start_i + start_diag, prev_i - start_i + seed))
     runs.sort(key=lambda r: (-r.length, r.a, r.b))
     used_a = np.zeros(len(a_ids), dtype=bool)
     used_b = np.zeros(len(b_ids), dtype=bool)

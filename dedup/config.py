@@ -154,19 +154,26 @@ class Config:
         Unknown sections or keys are an error naming them, so a typo never silently
         falls back to a default.
         """
-        kinds = {f.name: f.default_factory for f in fields(cls)}  # type: ignore[misc]
+        defaults = cls()
+        sections = [f.name for f in fields(cls)]
         parts: dict[str, Any] = {}
         for section, values in data.items():
-            if section not in kinds:
-                raise ConfigError(f"unknown config section '{section}'; known: {', '.join(kinds)}")
-            default = kinds[section]()
+            if section not in sections:
+                raise ConfigError(
+                    f"unknown config section '{section}'; known: {', '.join(sections)}"
+                )
+            if not isinstance(values, dict):
+                raise ConfigError(f"config section '{section}' must be a table of settings")
+            default = getattr(defaults, section)
             known = {f.name for f in fields(default)}
             unknown = set(values) - known
             if unknown:
                 raise ConfigError(
-                    f"unknown setting '{section}.{sorted(unknown)[0]}'; "
+                    f"unknown setting '{section}.{min(unknown)}'; "
                     f"known: {', '.join(sorted(known))}"
                 )
+            for key, value in values.items():
+                _check_type(f"{section}.{key}", getattr(default, key), value)
             parts[section] = replace(default, **values)
         config = cls(**parts)
         config.validate()
@@ -197,3 +204,14 @@ class Config:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+
+
+def _check_type(name: str, default: object, value: object) -> None:
+    """A setting must have its default's type (an int is accepted where a float is)."""
+    expected = type(default)
+    ok = isinstance(value, expected) and not isinstance(value, bool)
+    if expected is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok:
+        kind = {int: "a whole number", float: "a number"}.get(expected, expected.__name__)
+        raise ConfigError(f"setting '{name}' must be {kind}, got {value!r}")
