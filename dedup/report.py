@@ -1,4 +1,4 @@
-"""Render a :class:`~dedup.models.Report` as text, JSON or CSV.
+"""Render a :class:`~dedup.models.Report` as text, JSON, CSV or HTML (:mod:`dedup.report_html`).
 
 Renderers return strings; the caller decides where they go. The JSON form is the stable
 contract documented in README.md.
@@ -13,12 +13,19 @@ from collections.abc import Mapping
 
 from .models import Match, Report
 
-FORMATS = ("text", "json", "csv")
+FORMATS = ("text", "json", "csv", "html")
 _QUOTE_CHARS = 110
 
 
-def render(report: Report, fmt: str, texts: Mapping[str, str]) -> str:
-    """The report in format ``fmt``; ``texts`` (id -> original text) feeds quoted passages."""
+def render(report: Report, fmt: str, texts: Mapping[str, str],
+           meta: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """The report in format ``fmt``; ``texts`` (id -> original text) feeds quoted passages,
+    ``meta`` (id -> title, source, date, url) the HTML page."""
+    if fmt == "html":
+        # Imported here: report_html builds on this module's helpers.
+        from .report_html import to_html
+
+        return to_html(report, texts, meta)
     if fmt == "json":
         return to_json(report)
     if fmt == "csv":
@@ -60,24 +67,26 @@ def quote(text: str, start: int, end: int, limit: int = _QUOTE_CHARS) -> str:
     return f"{passage[:half]} ... {passage[-half:]}"
 
 
-def _relation_phrase(match: Match, member: str) -> str:
-    """How ``member`` relates to the other document of ``match``, from member's side."""
-    relation = match.relation
+def relation_of(match: Match, member: str) -> str:
+    """The relation of ``match`` read from ``member``'s side: ``b`` of "a contains b" is
+    ``contained``."""
     if member == match.b:
-        relation = {"contains": "contained", "contained": "contains"}.get(relation, relation)
-    return {"contains": "contains", "contained": "is contained in"}.get(relation, relation)
+        return {"contains": "contained", "contained": "contains"}.get(match.relation,
+                                                                       match.relation)
+    return match.relation
+
+
+def relation_phrase(match: Match, member: str) -> str:
+    """How ``member`` relates to the other document of ``match``, in words."""
+    relation = relation_of(match, member)
+    return {"duplicate": "duplicates", "rewrite": "rewrites", "contains": "contains",
+            "contained": "is contained in", "partial": "shares passages with"}[relation]
 
 
 def to_text(report: Report, texts: Mapping[str, str], max_passages: int = 3) -> str:
     """The human report: counts, clusters with relations, partial overlaps, quoted passages."""
-    lines: list[str] = []
-    clustered = sum(len(c.members) for c in report.clusters)
+    lines = [summary(report)]
     partial = [m for m in report.pairs if m.relation == "partial"]
-    lines.append(
-        f"{_count(report.documents, 'document')}: "
-        f"{_count(len(report.clusters), 'cluster')} of copies ({_count(clustered, 'document')}), "
-        f"{_count(len(partial), 'partial overlap')}, {len(report.skipped)} skipped"
-    )
     by_pair = {(m.a, m.b): m for m in report.pairs}
     for cluster in report.clusters:
         lines.append("")
@@ -91,8 +100,8 @@ def to_text(report: Report, texts: Mapping[str, str], max_passages: int = 3) -> 
                 lines.append(f"  member     {member}  (linked through other members)")
                 continue
             cover = match.coverage_a if member == match.a else match.coverage_b
-            lines.append(f"  member     {member}  {_relation_phrase(match, member)} "
-                         f"canonical, {cover:.0%} of it shared")
+            lines.append(f"  member     {member}  {relation_phrase(match, member)} "
+                         f"the canonical ({cover:.0%} of this document shared)")
             lines.extend(_passage_lines(match, texts, max_passages))
     if partial:
         lines.append("")
@@ -106,6 +115,17 @@ def to_text(report: Report, texts: Mapping[str, str], max_passages: int = 3) -> 
         lines.append("skipped:")
         lines.extend(f"  {s.id}: {s.reason}" for s in report.skipped)
     return "\n".join(lines) + "\n"
+
+
+def summary(report: Report) -> str:
+    """One line of counts: "3 documents: 1 cluster of copies (2 documents), ..."."""
+    clustered = sum(len(c.members) for c in report.clusters)
+    partial = sum(m.relation == "partial" for m in report.pairs)
+    return (
+        f"{_count(report.documents, 'document')}: "
+        f"{_count(len(report.clusters), 'cluster')} of copies ({_count(clustered, 'document')}), "
+        f"{_count(partial, 'partial overlap')}, {len(report.skipped)} skipped"
+    )
 
 
 def _count(n: int, noun: str) -> str:
