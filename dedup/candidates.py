@@ -32,6 +32,43 @@ def band_pairs(column: np.ndarray, max_bucket: int) -> np.ndarray:
         low, high = np.minimum(first, second), np.maximum(first, second)
         codes.append(low.astype(np.int64) * n + high)
 
+    # Buckets of more than two rows, one numpy step per distinct bucket size rather than a
+    # Python step per bucket (the same codes as _band_pairs_reference, in another order; the
+    # caller sorts them with np.unique).
+    for size in np.unique(sizes[sizes > 2]).tolist():
+        first = starts[sizes == size]
+        members = np.sort(order[first[:, None] + np.arange(size)], axis=1).astype(np.int64)
+        if size > max_bucket:
+            codes.append((members[:, :1] * n + members[:, 1:]).ravel())
+        else:
+            rows, cols = np.triu_indices(size, k=1)
+            codes.append((members[:, rows] * n + members[:, cols]).ravel())
+    if not codes:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate(codes)
+
+
+def _band_pairs_reference(column: np.ndarray, max_bucket: int) -> np.ndarray:
+    """The obvious :func:`band_pairs` (one Python step per bucket), the oracle for its test.
+
+    A bucket larger than ``max_bucket`` contributes only the pairs of its smallest row with
+    every other row: all members still become connected (clusters form through that row),
+    while the pair count stays linear in the bucket size.
+    """
+    n = len(column)
+    order = np.argsort(column, kind="stable")
+    values = column[order]
+    cut = np.flatnonzero(values[1:] != values[:-1]) + 1
+    starts = np.concatenate(([0], cut))
+    sizes = np.diff(np.concatenate((starts, [n])))
+    codes: list[np.ndarray] = []
+
+    twos = starts[sizes == 2]
+    if len(twos):
+        first, second = order[twos], order[twos + 1]
+        low, high = np.minimum(first, second), np.maximum(first, second)
+        codes.append(low.astype(np.int64) * n + high)
+
     for start, size in zip(starts[sizes > 2], sizes[sizes > 2]):
         members = np.sort(order[start : start + size]).astype(np.int64)
         if size > max_bucket:

@@ -17,9 +17,10 @@ from .align import Prepared, Verdict, verify
 from .boilerplate import SentenceProfile, boilerplate_keys, sentence_keys
 from .candidates import candidate_pairs, collision_counts
 from .cluster import build_clusters
-from .config import Config
+from .config import AlignConfig, Config
+from .engines import Engine, current_engine
 from .errors import InputError
-from .models import Document, Report, Skipped
+from .models import Document, Match, Report, Skipped
 from .shingle import shingle_hashes, word_hashes
 from .signatures import Signer
 from .tokens import content_mask, tokenize
@@ -50,8 +51,10 @@ def prepare(doc: Document, config: Config) -> Prepared:
     return prepared
 
 
-def _mark_boilerplate(prepared: Sequence[Prepared], config: Config) -> None:
-    profiles = [sentence_profile(p, config.boilerplate.min_words) for p in prepared]
+def _mark_boilerplate(prepared: Sequence[Prepared], config: Config,
+                      profiles: Sequence[SentenceProfile] | None = None) -> None:
+    if profiles is None:
+        profiles = [sentence_profile(p, config.boilerplate.min_words) for p in prepared]
     boiler = boilerplate_keys(profiles, config.boilerplate)
     if not boiler:
         return
@@ -70,18 +73,54 @@ def mark_boilerplate(p: Prepared, profile: SentenceProfile, boiler: Container[in
 
 def sentence_profile(p: Prepared, min_words: int) -> SentenceProfile:
     """Sentence keys and per-sentence content stems of a prepared (not yet marked) document."""
-    # stem_pos is increasing, so the stems of each sentence are one contiguous slice.
     sentence_of_stem = p.tokens.sentence_of[p.stem_pos]
-    bounds = np.searchsorted(sentence_of_stem, np.arange(len(p.tokens.sentences) + 1))
-    per_sentence = [np.unique(p.stems[bounds[s]:bounds[s + 1]])
+    # One sort by (sentence, stem) and one dedup for all sentences, instead of np.unique per
+    # sentence: each slice below is exactly that sentence's np.unique.
+    order = np.lexsort((p.stems, sentence_of_stem))
+    by_sentence, stems = sentence_of_stem[order], p.stems[order]
+    keep = np.ones(len(stems), dtype=bool)
+    keep[1:] = (stems[1:] != stems[:-1]) | (by_sentence[1:] != by_sentence[:-1])
+    by_sentence, stems = by_sentence[keep], stems[keep]
+    bounds = np.searchsorted(by_sentence, np.arange(len(p.tokens.sentences) + 1))
+    per_sentence = [stems[bounds[s]:bounds[s + 1]]
                     for s in range(len(p.tokens.sentences))]
     return SentenceProfile(sentence_keys(p.tokens, min_words), per_sentence)
 
 
+_Prepared = tuple[Prepared, "np.ndarray | None", "SentenceProfile | None"]
+
+
+def _prepare_chunk(context: tuple[Config, Signer], docs: Sequence[Document]) -> list[_Prepared]:
+    """Prepare, sign and profile a chunk of documents (signature and profile are None for a
+    document too short to compare). Runs in an engine's worker."""
+    config, signer = context
+    out: list[_Prepared] = []
+    for doc in docs:
+        p = prepare(doc, config)
+        if len(p.tokens) < config.shingle.min_words:
+            out.append((p, None, None))
+        else:
+            signature = signer.sign(shingle_hashes(p.word_ids, config.shingle.size))
+            out.append((p, signature, sentence_profile(p, config.boilerplate.min_words)))
+    return out
+
+
+def _verify_chunk(
+    context: tuple[Sequence[Prepared], AlignConfig], pairs: Sequence[Sequence[int]]
+) -> list[Match | None]:
+    """Verify a chunk of candidate pairs (row numbers). Runs in an engine's worker."""
+    prepared, align_config = context
+    return [verify(prepared[i], prepared[j], align_config).match for i, j in pairs]
+
+
 def build_corpus(
-    documents: Sequence[Document], config: Config, progress: Progress | None = None
+    documents: Sequence[Document], config: Config, progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> Corpus:
-    """Prepare, sign and mark boilerplate for every document long enough to compare."""
+    """Prepare, sign and mark boilerplate for every document long enough to compare.
+
+    ``engine`` runs the per-document work (default: in this process, in order); the corpus
+    is the same whatever runs it."""
     ordered = sorted(documents, key=lambda d: d.id)
     seen: dict[str, Document] = {}
     for doc in ordered:
@@ -94,43 +133,46 @@ def build_corpus(
     signer = Signer(config.lsh.num_perm, config.lsh.seed)
     prepared: list[Prepared] = []
     rows: list[np.ndarray] = []
+    profiles: list[SentenceProfile] = []
     skipped: list[Skipped] = []
-    for done, doc in enumerate(ordered, 1):
-        p = prepare(doc, config)
-        if len(p.tokens) < config.shingle.min_words:
-            skipped.append(Skipped(doc.id, f"too short to compare ({len(p.tokens)} words, "
-                                           f"need {config.shingle.min_words})"))
+    engine = engine or current_engine()
+    signing = None if progress is None else (
+        lambda done: progress("signing", done, len(ordered)))
+    for p, signature, profile in engine.map(_prepare_chunk, (config, signer), ordered, signing):
+        if signature is None or profile is None:
+            skipped.append(Skipped(p.doc.id, f"too short to compare ({len(p.tokens)} words, "
+                                             f"need {config.shingle.min_words})"))
         else:
             prepared.append(p)
-            rows.append(signer.sign(shingle_hashes(p.word_ids, config.shingle.size)))
-        if progress:
-            progress("signing", done, len(ordered))
+            rows.append(signature)
+            profiles.append(profile)
     signatures = (np.vstack(rows) if rows
                   else np.zeros((0, config.lsh.num_perm), dtype=np.uint32))
-    _mark_boilerplate(prepared, config)
+    _mark_boilerplate(prepared, config, profiles)
     return Corpus(prepared, signatures, skipped)
 
 
 def scan(
     documents: Sequence[Document], config: Config | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, *, engine: Engine | None = None,
 ) -> Report:
     """Find every copy, rewrite and shared passage among ``documents``.
 
     The result does not depend on the order of ``documents``: they are processed in id order
-    and every tie is broken by id.
+    and every tie is broken by id. Nor does it depend on ``engine`` (what runs preparing and
+    verifying: by default :func:`dedup.engines.current_engine`, this process unless set by
+    :func:`dedup.engines.using_engine`; or e.g. :func:`dedup.engines.make_engine`'s pool).
     """
     config = config or Config()
     config.validate()
-    corpus = build_corpus(documents, config, progress)
+    engine = engine or current_engine()
+    corpus = build_corpus(documents, config, progress, engine)
     pairs = candidate_pairs(corpus.signatures, config.lsh.min_collisions, config.lsh.max_bucket)
-    matches = []
-    for done, (i, j) in enumerate(pairs.tolist(), 1):
-        verdict = verify(corpus.prepared[i], corpus.prepared[j], config.align)
-        if verdict.match is not None:
-            matches.append(verdict.match)
-        if progress:
-            progress("verifying", done, len(pairs))
+    verifying = None if progress is None else (
+        lambda done: progress("verifying", done, len(pairs)))
+    verdicts = engine.map(_verify_chunk, (corpus.prepared, config.align), pairs.tolist(),
+                          verifying)
+    matches = [match for match in verdicts if match is not None]
     matches.sort(key=lambda m: (m.a, m.b))
     by_id = {p.doc.id: p.doc for p in corpus.prepared}
     clusters = build_clusters(matches, by_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -57,6 +58,47 @@ def tokenize(text: str) -> Tokens:
     >>> t.words[:4], len(t.sentences)
     (['er', 'sagte', 'wir', 'kommen'], 2)
     """
+    # Same result as _tokenize_reference; word offsets and the sentence-end lookups are done
+    # as whole arrays rather than one Python call per word (tokenizing is the bottleneck).
+    norm = normalize(text)
+    matches = list(_WORD.finditer(norm.text))
+    words = [m.group() for m in matches]
+    n = len(words)
+    if n:
+        spans = np.array([m.span() for m in matches], dtype=np.int64)
+        ns, ne = spans[:, 0].copy(), spans[:, 1]
+        starts = norm.starts[ns]
+        ends = norm.ends[ne - 1]
+    else:
+        ns = np.zeros(0, dtype=np.int64)
+        starts = ends = np.zeros(0, dtype=np.int64)
+
+    ends_found = [(m.end(), m.group()[0] == ".") for m in _SENTENCE_END.finditer(norm.text)]
+    bounds: list[int] = [0]
+    if ends_found and n:
+        following_all = np.searchsorted(
+            ns, np.array([e for e, _ in ends_found], dtype=np.int64), side="left").tolist()
+        first = 0
+        for following, period in zip(following_all, (p for _, p in ends_found)):
+            if following <= first or following >= n:
+                continue
+            if period and _no_break_before(words, following - 1):
+                continue
+            bounds.append(following)
+            first = following
+    sentences: list[tuple[int, int]] = []
+    if n:
+        bounds.append(n)
+        sentences = list(pairwise(bounds))
+    lengths = np.diff(np.asarray(bounds, dtype=np.int64)) if n else np.zeros(0, np.int64)
+    sentence_of = np.repeat(np.arange(len(sentences), dtype=np.int64), lengths.astype(np.int64))
+    return Tokens(words, np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64),
+                  sentences, sentence_of)
+
+
+def _tokenize_reference(text: str) -> Tokens:
+    """The obvious, one-word-at-a-time :func:`tokenize`: the oracle its fast path is tested
+    against (``tests/test_fast_paths.py``)."""
     norm = normalize(text)
     words: list[str] = []
     norm_starts: list[int] = []

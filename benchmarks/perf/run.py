@@ -1,0 +1,256 @@
+"""Throughput per stage and end to end: dedup beside the plain datasketch pipeline.
+
+    python -m benchmarks.perf.run --docs 10000 [--systems dedup,datasketch,scan] [--workers N]
+
+Generates (once, cached under ``benchmarks/out/perf``) the seeded corpus of
+:mod:`benchmarks.perf.corpus`, then runs each system in its own subprocess so that every
+peak RSS is that system's alone:
+
+- ``dedup``: the pipeline's stages called one by one in one process (read, normalize,
+  prepare = normalize + tokenize + word hashes, sign, boilerplate, candidates, verify,
+  cluster, report), so the time of each is visible. ``normalize`` is timed as its own pass and
+  is also contained in ``prepare``; the end-to-end figure counts it once.
+- ``scan``: ``dedup scan CORPUS --format json -q`` as a user runs it (default settings and
+  ``--workers`` as given, else the CLI's default), end to end.
+- ``datasketch``: the plain pipeline most tools run: lower-cased ``\\w+`` word 5-grams,
+  ``MinHash.bulk`` (128 permutations), ``MinHashLSH`` at threshold 0.5, every candidate a
+  duplicate, union-find clusters.
+
+Prints a Markdown table (articles/s, MB/s, seconds per stage; peak RSS per system) on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .corpus import DEFAULT_DUP_RATE, DEFAULT_SEED, cached_corpus
+
+T = TypeVar("T")
+SYSTEMS = ("dedup", "scan", "datasketch")
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Stages:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def time(self, name: str, fn: Callable[[], T]) -> T:
+        started = time.perf_counter()
+        value = fn()
+        self.seconds[name] = time.perf_counter() - started
+        return value
+
+
+def run_dedup(path: str) -> dict[str, Any]:
+    import numpy as np
+
+    from dedup.align import verify
+    from dedup.candidates import candidate_pairs
+    from dedup.cluster import build_clusters
+    from dedup.config import Config
+    from dedup.io import read_corpus
+    from dedup.models import Report
+    from dedup.normalize import normalize
+    from dedup.pipeline import _mark_boilerplate, prepare
+    from dedup.report import render
+    from dedup.shingle import shingle_hashes
+    from dedup.signatures import Signer
+
+    config = Config()
+    stages = Stages()
+    docs = stages.time("read", lambda: read_corpus([path]).documents)
+    stages.time("normalize", lambda: [normalize(d.text) for d in docs])
+    prepared_all = stages.time("prepare", lambda: [prepare(d, config) for d in docs])
+    prepared = [p for p in prepared_all if len(p.tokens) >= config.shingle.min_words]
+    signer = Signer(config.lsh.num_perm, config.lsh.seed)
+    signatures = stages.time("sign", lambda: np.vstack(
+        [signer.sign(shingle_hashes(p.word_ids, config.shingle.size)) for p in prepared]))
+    stages.time("boilerplate", lambda: _mark_boilerplate(prepared, config))
+    pairs = stages.time("candidates", lambda: candidate_pairs(
+        signatures, config.lsh.min_collisions, config.lsh.max_bucket))
+
+    def verify_all() -> list[Any]:
+        found = []
+        for i, j in pairs.tolist():
+            verdict = verify(prepared[i], prepared[j], config.align)
+            if verdict.match is not None:
+                found.append(verdict.match)
+        found.sort(key=lambda m: (m.a, m.b))
+        return found
+
+    matches = stages.time("verify", verify_all)
+    by_id = {p.doc.id: p.doc for p in prepared}
+    clusters = stages.time("cluster", lambda: build_clusters(matches, by_id))
+    report = Report(documents=len(docs), params=config.to_dict(), clusters=clusters,
+                    pairs=matches, skipped=[], stats={})
+    texts = {d.id: d.text for d in docs}
+    meta = {d.id: d.meta() for d in docs}
+    stages.time("report", lambda: render(report, "json", texts, meta))
+    total = sum(v for k, v in stages.seconds.items() if k != "normalize")
+    return {"stages": stages.seconds, "total": total, "peak_rss_mb": _peak_rss_mb(),
+            "candidates": len(pairs), "pairs": len(matches), "clusters": len(clusters)}
+
+
+def run_datasketch(path: str) -> dict[str, Any]:
+    from datasketch import MinHash, MinHashLSH
+
+    from benchmarks.quality.baselines import MINHASH5, UnionFind, shingles
+
+    settings = MINHASH5
+    stages = Stages()
+
+    def read() -> list[dict[str, str]]:
+        with open(path, encoding="utf-8") as f:
+            return [json.loads(line) for line in f]
+
+    rows = stages.time("read", read)
+    sets = stages.time("shingle", lambda: [list(shingles(r["text"], settings.ngram))
+                                           for r in rows])
+    signatures = stages.time("sign", lambda: MinHash.bulk(
+        sets, num_perm=settings.num_perm, seed=settings.seed))
+    lsh = MinHashLSH(threshold=settings.threshold, num_perm=settings.num_perm)
+
+    def candidates() -> set[tuple[str, str]]:
+        with lsh.insertion_session() as session:
+            for row, signature in zip(rows, signatures):
+                session.insert(row["id"], signature)
+        found: set[tuple[str, str]] = set()
+        for row, signature in zip(rows, signatures):
+            for other in lsh.query(signature):
+                if other != row["id"]:
+                    a, b = sorted((row["id"], other))
+                    found.add((a, b))
+        return found
+
+    pairs = stages.time("candidates", candidates)
+
+    def cluster() -> list[set[str]]:
+        uf = UnionFind()
+        for a, b in sorted(pairs):
+            uf.union(a, b)
+        return uf.groups()
+
+    clusters = stages.time("cluster", cluster)
+    stages.time("report", lambda: json.dumps(
+        {"clusters": sorted(sorted(c) for c in clusters), "pairs": sorted(pairs)}))
+    return {"stages": stages.seconds, "total": sum(stages.seconds.values()),
+            "peak_rss_mb": _peak_rss_mb(), "candidates": len(pairs), "pairs": len(pairs),
+            "clusters": len(clusters)}
+
+
+def run_scan(path: str, workers: int | None) -> dict[str, Any]:
+    """``dedup scan`` as a child process; its peak RSS from ``wait4`` (the largest of the
+    process and, for a pool, its largest worker)."""
+    cmd = [sys.executable, "-m", "dedup", "scan", path, "--format", "json", "-q"]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
+    started = time.perf_counter()
+    with open(os.devnull, "wb") as sink:
+        proc = subprocess.Popen(cmd, stdout=sink)
+        _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise RuntimeError(f"{' '.join(cmd)} failed with status {status}")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"stages": {}, "total": seconds, "peak_rss_mb": max(usage.ru_maxrss / 1024, children),
+            "command": " ".join(["dedup", *cmd[3:]])}
+
+
+def _child(system: str, path: str, workers: int | None) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "benchmarks.perf.run", "--child", system, "--path", path]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
+    out = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{system} failed:\n{out.stderr}")
+    return dict(json.loads(out.stdout))
+
+
+def _table(results: dict[str, dict[str, Any]], docs: int, megabytes: float) -> str:
+    stage_names: list[str] = []
+    for result in results.values():
+        for name in result["stages"]:
+            if name not in stage_names:
+                stage_names.append(name)
+    systems = list(results)
+    lines = ["| stage | " + " | ".join(f"{s} s | {s} articles/s | {s} MB/s" for s in systems)
+             + " |",
+             "|---|" + "---:|" * (3 * len(systems))]
+
+    def row(label: str, values: list[float | None]) -> str:
+        cells = []
+        for v in values:
+            if v is None:
+                cells += ["", "", ""]
+            else:
+                cells += [f"{v:.2f}", f"{docs / v:,.0f}" if v else "", f"{megabytes / v:,.1f}"
+                          if v else ""]
+        return f"| {label} | " + " | ".join(cells) + " |"
+
+    for name in stage_names:
+        lines.append(row(name, [r["stages"].get(name) for r in results.values()]))
+    lines.append(row("**end to end**", [r["total"] for r in results.values()]))
+    lines.append("| peak RSS MB | " + " | ".join(
+        f"{r['peak_rss_mb']:,.0f} | | " for r in results.values()) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Per-stage throughput of dedup and datasketch.")
+    parser.add_argument("--docs", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--dup-rate", type=float, default=DEFAULT_DUP_RATE)
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--workers", type=int, default=None,
+                        help="--workers for the `scan` system (default: the CLI's)")
+    parser.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        if args.child == "dedup":
+            result = run_dedup(args.path)
+        elif args.child == "datasketch":
+            result = run_datasketch(args.path)
+        else:
+            result = run_scan(args.path, args.workers)
+        print(json.dumps(result))
+        return
+
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = set(systems) - set(SYSTEMS)
+    if unknown:
+        parser.error(f"unknown systems: {', '.join(sorted(unknown))}; choose from "
+                     f"{', '.join(SYSTEMS)}")
+    path = cached_corpus(args.docs, args.seed, args.dup_rate)
+    megabytes = path.stat().st_size / 1e6
+    results: dict[str, dict[str, Any]] = {}
+    for system in systems:
+        print(f"running {system} on {args.docs:,} documents ...", file=sys.stderr)
+        results[system] = _child(system, str(path), args.workers)
+    print(f"{args.docs:,} documents, {megabytes:,.1f} MB ({path.name}); "
+          f"{os.cpu_count()} CPUs, {platform.python_version()}; "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
+    print(_table(results, args.docs, megabytes))
+    if "datasketch" in results:
+        base = results["datasketch"]["total"]
+        for system in ("dedup", "scan"):
+            if system in results:
+                print(f"\n{system} end to end vs datasketch: {base / results[system]['total']:.2f}x")
+    print("\n" + json.dumps({s: {k: v for k, v in r.items()} for s, r in results.items()}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Execution engines: how the pipeline's chunked stages run (in-process, a process pool, ...).
+
+An engine has one method, :meth:`Engine.map`: apply a function to consecutive chunks of a
+sequence, given a read-only context, and return the results concatenated in input order. The
+algorithm modules never import an engine; :func:`dedup.pipeline.scan` takes one as an
+argument, and every engine must give the same report as :class:`SerialEngine`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Protocol, TypeVar
+
+C = TypeVar("C")
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: ``chunk_fn(context, items)`` -> one result per item, in order.
+ChunkFn = Callable[[C, Sequence[T]], list[R]]
+
+
+class Engine(Protocol):
+    def map(self, fn: Callable[[C, Sequence[T]], list[R]], context: C, items: Sequence[T],
+            progress: Callable[[int], None] | None = None) -> list[R]:
+        """``fn`` over chunks of ``items``; results in input order. ``progress(done)`` is
+        called with the number of items finished so far."""
+        ...
+
+
+class SerialEngine:
+    """Everything in the calling process, in order (the reference for every other engine)."""
+
+    def __init__(self, chunk_size: int = 256) -> None:
+        self.chunk_size = chunk_size
+
+    def map(self, fn: Callable[[C, Sequence[T]], list[R]], context: C, items: Sequence[T],
+            progress: Callable[[int], None] | None = None) -> list[R]:
+        out: list[R] = []
+        for start in range(0, len(items), self.chunk_size):
+            out.extend(fn(context, items[start : start + self.chunk_size]))
+            if progress:
+                progress(min(start + self.chunk_size, len(items)))
+        return out
+
+
+def default_workers() -> int:
+    """Worker processes by default: every CPU this process may run on."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+ENGINES = ("local", "dask")
+
+
+def make_engine(workers: int | None = None, *, kind: str = "local",
+                scheduler: str | None = None) -> Engine:
+    """The engine for ``--workers``/``--engine``/``--scheduler``.
+
+    ``local``: a :class:`SerialEngine` for one worker, else a local process pool of
+    ``workers`` (default: :func:`default_workers`). ``dask``: a
+    :class:`dedup.engines.dask.DaskEngine` on the cluster at ``scheduler``, or on a new
+    LocalCluster of ``workers`` processes; close it (``engine.close()``) when done.
+    """
+    if kind not in ENGINES:
+        raise ValueError(f"unknown engine '{kind}'; choose one of {', '.join(ENGINES)}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    if kind == "dask":
+        from .dask import DaskEngine
+
+        return DaskEngine(scheduler, workers=workers)
+    if scheduler is not None:
+        raise ValueError("--scheduler needs --engine dask")
+    count = default_workers() if workers is None else workers
+    if count == 1:
+        return SerialEngine()
+    from .local import ProcessEngine
+
+    return ProcessEngine(count)
+
+
+_CURRENT: ContextVar[Engine | None] = ContextVar("dedup_engine", default=None)
+
+
+def current_engine() -> Engine:
+    """The engine set by :func:`using_engine`, else an in-process :class:`SerialEngine`
+    (what :func:`dedup.pipeline.scan` runs on when not given one)."""
+    return _CURRENT.get() or SerialEngine(chunk_size=1)
+
+
+@contextmanager
+def using_engine(engine: Engine) -> Iterator[Engine]:
+    """Run every scan inside the ``with`` block on ``engine`` (the CLI's ``--workers``)::
+
+        with using_engine(make_engine(2)):
+            report = scan(documents)
+    """
+    token = _CURRENT.set(engine)
+    try:
+        yield engine
+    finally:
+        _CURRENT.reset(token)

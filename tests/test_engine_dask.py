@@ -1,0 +1,41 @@
+"""The dask engine on a real LocalCluster (loopback) gives the local engine's report."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.perf.corpus import generate
+from dedup import Document, scan
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_local_cluster_report_is_identical(seed_docs: list[Document]) -> None:
+    from dedup.engines.dask import DaskEngine
+
+    docs = [*seed_docs, *(Document(g.id, g.text) for g in generate(120, seed=5, dup_rate=0.3))]
+    serial = scan(docs).to_dict()
+    with DaskEngine(workers=2, chunk_size=16) as engine:
+        distributed = scan(docs, engine=engine).to_dict()
+    assert distributed == serial
+    assert serial["pairs"]
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_cli_engine_dask_gives_the_local_report() -> None:
+    import subprocess
+    import sys
+
+    from .conftest import SEEDS
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "dedup", "scan", str(SEEDS), "--format",
+                               "json", "-q", *extra], capture_output=True, text=True,
+                              check=False)
+
+    local = run("--workers", "1")
+    dask = run("--engine", "dask", "--workers", "2")
+    assert local.returncode == dask.returncode == 0, dask.stderr
+    assert dask.stdout == local.stdout
+    misuse = run("--scheduler", "tcp://127.0.0.1:1")
+    assert misuse.returncode == 2
+    assert "Error: --scheduler needs --engine dask" in misuse.stderr

@@ -1,0 +1,83 @@
+"""Fast paths against their slow, obvious references (RapidFuzz style): same output on any
+input, so a speed-up can never change a report."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup.align import Prepared
+from dedup.boilerplate import SentenceProfile, sentence_keys
+from dedup.config import Config
+from dedup.models import Document
+from dedup.pipeline import prepare, sentence_profile
+from dedup.shingle import _word_hashes_reference, word_hashes
+from dedup.tokens import Tokens, _tokenize_reference, tokenize
+
+# Words, sentence ends, abbreviations, ordinals, quotes and line breaks: what tokenizing and
+# sentence splitting decide on.
+PIECES = [
+    "Er", "sagte", "wir", "kommen", "Dr.", "Prof.", "am", "6.", "Januar", "2018.", "U.", "S.",
+    "a", "b", "z.", "usw.", ".", "!", "?", "…", "...", "„", "“", '"', "'", ")", "]", " ", "  ",
+    "\n", "\n\n", "Wien", "–", "-", "Straße", "don't", "it's", "&amp;", "<p>", "\u00ad",
+]
+news_text = st.one_of(
+    st.text(max_size=80),
+    st.lists(st.sampled_from(PIECES), max_size=60).map(" ".join),
+    st.lists(st.sampled_from(PIECES), max_size=60).map("".join),
+)
+
+
+def _same_tokens(a: Tokens, b: Tokens) -> None:
+    assert a.words == b.words
+    assert a.sentences == b.sentences
+    for name in ("starts", "ends", "sentence_of"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype
+        assert np.array_equal(x, y)
+
+
+@settings(deadline=None, max_examples=300)
+@given(news_text)
+def test_tokenize_matches_reference(text: str) -> None:
+    _same_tokens(tokenize(text), _tokenize_reference(text))
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=6))))
+def test_word_hashes_match_reference(words: list[str]) -> None:
+    fast, slow = word_hashes(words), _word_hashes_reference(words)
+    assert fast.dtype == slow.dtype
+    assert np.array_equal(fast, slow)
+
+
+def _sentence_profile_reference(p: Prepared, min_words: int) -> SentenceProfile:
+    sentence_of_stem = p.tokens.sentence_of[p.stem_pos]
+    bounds = np.searchsorted(sentence_of_stem, np.arange(len(p.tokens.sentences) + 1))
+    per_sentence = [np.unique(p.stems[bounds[s]:bounds[s + 1]])
+                    for s in range(len(p.tokens.sentences))]
+    return SentenceProfile(sentence_keys(p.tokens, min_words), per_sentence)
+
+
+@settings(deadline=None, max_examples=200)
+@given(news_text)
+def test_sentence_profile_matches_reference(text: str) -> None:
+    p = prepare(Document("x", text), Config())
+    fast, slow = sentence_profile(p, 3), _sentence_profile_reference(p, 3)
+    assert np.array_equal(fast.keys, slow.keys)
+    assert len(fast.sentence_stems) == len(slow.sentence_stems)
+    for x, y in zip(fast.sentence_stems, slow.sentence_stems):
+        assert x.dtype == y.dtype
+        assert np.array_equal(x, y)
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.integers(0, 12), max_size=80), st.integers(2, 8))
+def test_band_pairs_match_reference(values: list[int], max_bucket: int) -> None:
+    from dedup.candidates import _band_pairs_reference, band_pairs
+
+    column = np.asarray(values, dtype=np.uint32)
+    fast, slow = band_pairs(column, max_bucket), _band_pairs_reference(column, max_bucket)
+    assert fast.dtype == slow.dtype
+    assert np.array_equal(np.sort(fast), np.sort(slow))
