@@ -11,6 +11,26 @@ from __future__ import annotations
 import numpy as np
 
 
+def _buckets(column: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows sorted by value (``order``), and where each run of equal values starts in that
+    order and how long it is (``starts``, ``sizes``)."""
+    order = np.argsort(column, kind="stable")
+    values = column[order]
+    cut = np.flatnonzero(values[1:] != values[:-1]) + 1
+    starts = np.concatenate(([0], cut))
+    sizes = np.diff(np.concatenate((starts, [len(column)])))
+    return order, starts, sizes
+
+
+def _pairs_of_twos(order: np.ndarray, starts: np.ndarray, sizes: np.ndarray,
+                   n: int) -> np.ndarray:
+    """Codes of the buckets holding exactly two rows (the common case), vectorized."""
+    twos = starts[sizes == 2]
+    first, second = order[twos], order[twos + 1]
+    low = np.minimum(first, second).astype(np.int64)
+    return np.asarray(low * n + np.maximum(first, second), dtype=np.int64)
+
+
 def band_pairs(column: np.ndarray, max_bucket: int) -> np.ndarray:
     """Pairs ``i < j`` of rows whose value in one band is equal, as ``i * n + j`` codes.
 
@@ -19,18 +39,8 @@ def band_pairs(column: np.ndarray, max_bucket: int) -> np.ndarray:
     while the pair count stays linear in the bucket size.
     """
     n = len(column)
-    order = np.argsort(column, kind="stable")
-    values = column[order]
-    cut = np.flatnonzero(values[1:] != values[:-1]) + 1
-    starts = np.concatenate(([0], cut))
-    sizes = np.diff(np.concatenate((starts, [n])))
-    codes: list[np.ndarray] = []
-
-    twos = starts[sizes == 2]
-    if len(twos):
-        first, second = order[twos], order[twos + 1]
-        low, high = np.minimum(first, second), np.maximum(first, second)
-        codes.append(low.astype(np.int64) * n + high)
+    order, starts, sizes = _buckets(column)
+    codes = [_pairs_of_twos(order, starts, sizes, n)]
 
     # Buckets of more than two rows, one numpy step per distinct bucket size rather than a
     # Python step per bucket (the same codes as _band_pairs_reference, in another order; the
@@ -43,8 +53,6 @@ def band_pairs(column: np.ndarray, max_bucket: int) -> np.ndarray:
         else:
             rows, cols = np.triu_indices(size, k=1)
             codes.append((members[:, rows] * n + members[:, cols]).ravel())
-    if not codes:
-        return np.zeros(0, dtype=np.int64)
     return np.concatenate(codes)
 
 
@@ -56,18 +64,8 @@ def _band_pairs_reference(column: np.ndarray, max_bucket: int) -> np.ndarray:
     while the pair count stays linear in the bucket size.
     """
     n = len(column)
-    order = np.argsort(column, kind="stable")
-    values = column[order]
-    cut = np.flatnonzero(values[1:] != values[:-1]) + 1
-    starts = np.concatenate(([0], cut))
-    sizes = np.diff(np.concatenate((starts, [n])))
-    codes: list[np.ndarray] = []
-
-    twos = starts[sizes == 2]
-    if len(twos):
-        first, second = order[twos], order[twos + 1]
-        low, high = np.minimum(first, second), np.maximum(first, second)
-        codes.append(low.astype(np.int64) * n + high)
+    order, starts, sizes = _buckets(column)
+    codes = [_pairs_of_twos(order, starts, sizes, n)]
 
     for start, size in zip(starts[sizes > 2], sizes[sizes > 2]):
         members = np.sort(order[start : start + size]).astype(np.int64)
@@ -76,8 +74,6 @@ def _band_pairs_reference(column: np.ndarray, max_bucket: int) -> np.ndarray:
         else:
             rows, cols = np.triu_indices(size, k=1)
             codes.append(members[rows] * n + members[cols])
-    if not codes:
-        return np.zeros(0, dtype=np.int64)
     return np.concatenate(codes)
 
 
