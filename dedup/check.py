@@ -1,0 +1,560 @@
+"""Check a new batch against an index: findings, a verdict, and optionally the add.
+
+``check`` finds exactly what ``scan(archive + batch)`` would report for the pairs that
+involve a batch document, with the same relations, scores and passages, while reading only
+what those pairs need from the index:
+
+* **Candidates.** The batch's band keys are looked up in the index; with the batch's own keys
+  they give every band bucket a batch document is in, and the pairs a scan would take from
+  it: all pairs of a bucket of up to ``lsh.max_bucket`` documents, and of a larger bucket
+  only the pairs of its first member (smallest id). A pair that collides in at least
+  ``lsh.min_collisions`` buckets is a candidate, as in a scan.
+* **Boilerplate** is judged over archive and batch together, as in a scan, but only for the
+  sentences of the documents in candidate pairs: their carriers come from the index's
+  sentence table, and the content words of the (at most ``boilerplate.sample_docs``) carriers
+  the rule samples are recomputed from their stored texts.
+* **Verification** is :func:`dedup.align.verify` on the documents as indexed.
+
+Pairs of two archived documents are not reported (the archive was checked when it was
+built). Batch documents whose id the index already holds are not compared: they are
+reported as already indexed (with whether the text is the same), since checking a document
+against itself would report it as its own duplicate.
+
+Nothing here prints; renderers return strings (:func:`to_text`, :func:`to_json`,
+:func:`dedup.junit.to_junit`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+
+from .align import Prepared, verify
+from .boilerplate import NO_KEY, SentenceProfile, is_boilerplate, sampled_carriers
+from .config import AlignConfig, Config
+from .engines import Engine, SerialEngine
+from .index import (
+    AlreadyIndexed,
+    Index,
+    Progress,
+    Session,
+    Signed,
+    band_keys,
+    sign_documents,
+)
+from .models import Document, Match, Skipped
+from .pipeline import mark_boilerplate, prepare, sentence_profile
+from .report import quote
+
+#: Relations that fail a check unless told otherwise (``partial`` is reported, not failed).
+DEFAULT_FAIL_ON: frozenset[str] = frozenset({"duplicate", "contains", "contained", "rewrite"})
+AddPolicy = Literal["never", "pass", "always"]
+
+
+@dataclass(frozen=True)
+class AlreadyIndexedDocument:
+    """A batch document whose id the index holds; ``same_text`` says if it is unchanged."""
+
+    id: str
+    same_text: bool
+
+
+@dataclass
+class CheckResult:
+    """What a check found and did. ``pairs`` are sorted by ``(a, b)`` like a scan's."""
+
+    index: str
+    index_documents: int
+    documents: int
+    params: dict[str, Any]
+    fail_on: frozenset[str]
+    batch: list[str]
+    pairs: list[Match]
+    indexed: frozenset[str]
+    already_indexed: list[AlreadyIndexedDocument] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    add: AddPolicy = "never"
+    texts: dict[str, str] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failing(self) -> list[Match]:
+        """The findings the policy fails on."""
+        return [m for m in self.pairs if m.relation in self.fail_on]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failing
+
+    def findings_of(self, doc_id: str) -> list[Match]:
+        """Pairs that involve batch document ``doc_id``."""
+        return [m for m in self.pairs if doc_id in (m.a, m.b)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "index_documents": self.index_documents,
+            "documents": self.documents,
+            "passed": self.passed,
+            "fail_on": sorted(self.fail_on),
+            "params": self.params,
+            "pairs": [{**m.to_dict(),
+                       "in_index": [x for x in (m.a, m.b) if x in self.indexed],
+                       "fails": m.relation in self.fail_on} for m in self.pairs],
+            "already_indexed": [{"id": d.id, "same_text": d.same_text}
+                                for d in self.already_indexed],
+            "skipped": [{"id": s.id, "reason": s.reason} for s in self.skipped],
+            "added": self.added,
+            "stats": self.stats,
+        }
+
+
+def check(
+    index: Index, documents: Sequence[Document], *, config: Config | None = None,
+    fail_on: Iterable[str] = DEFAULT_FAIL_ON, add: AddPolicy = "never",
+    skip_existing: bool = False, progress: Progress | None = None,
+    engine: Engine | None = None,
+) -> CheckResult:
+    """Check ``documents`` (a batch) against ``index``.
+
+    ``config`` is the run's parameters, refused when they differ from the index's (default:
+    the index's). ``fail_on`` names the relations that fail the check (``contains`` implies
+    ``contained``). ``add="pass"`` adds the batch in the same transaction when the check
+    passes, ``"always"`` regardless; ids the index already holds are then an error
+    (:class:`~dedup.index.AlreadyIndexed`) unless ``skip_existing``. ``engine`` runs
+    preparing and verifying (default: this process; e.g. :func:`dedup.engines.make_engine`
+    for a process pool); the results do not depend on it.
+
+    >>> with open_index("archive.dedup") as index:  # doctest: +SKIP
+    ...     result = check(index, read_corpus(["new_batch/"]).documents, add="pass")
+    >>> result.passed, [(m.a, m.b, m.relation) for m in result.failing]  # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    if config is not None:
+        index.check_config(config)
+    config = index.config
+    failing = set(fail_on)
+    if "contains" in failing or "contained" in failing:
+        failing |= {"contains", "contained"}
+    signed: list[Signed] = []
+    skipped: list[Skipped] = []
+    engine = engine or SerialEngine()
+    for item in sign_documents(documents, config, progress, "preparing", engine=engine):
+        if isinstance(item, Skipped):
+            skipped.append(item)
+        else:
+            signed.append(item)
+    prepared_at = time.perf_counter()
+
+    def run(session: Session) -> CheckResult:
+        return _check_in(session, documents, signed, skipped, config, frozenset(failing),
+                         add, skip_existing, progress, engine)
+
+    result = index.transact(run, write=add != "never")
+    result.stats["seconds"] = round(time.perf_counter() - started, 3)
+    result.stats["seconds_preparing"] = round(prepared_at - started, 3)
+    return result
+
+
+def _check_in(
+    session: Session, documents: Sequence[Document], signed: list[Signed],
+    skipped: list[Skipped], config: Config, fail_on: frozenset[str], add: AddPolicy,
+    skip_existing: bool, progress: Progress | None, engine: Engine,
+) -> CheckResult:
+    """The check inside one transaction (may run more than once: see Index.transact)."""
+    index_documents = session.count()
+    existing = session.existing([s.entry.doc.id for s in signed])
+    if existing and add != "never" and not skip_existing:
+        raise AlreadyIndexed(session.location, sorted(existing))
+    already: list[AlreadyIndexedDocument] = []
+    if existing:
+        stored = session.documents(existing.values())
+        for s in signed:
+            num = existing.get(s.prepared.doc.id)
+            if num is not None:
+                already.append(AlreadyIndexedDocument(
+                    s.prepared.doc.id, stored[num].text == s.prepared.doc.text))
+    batch = [s for s in signed if s.prepared.doc.id not in existing]
+    # Copies: marking boilerplate changes a Prepared, and this function may run again.
+    prepared = [replace(s.prepared) for s in batch]
+
+    pairs = candidate_pairs(session, np.stack([s.entry.signature for s in batch])
+                            if batch else np.zeros((0, config.lsh.num_perm), dtype=np.uint32),
+                            [p.doc.id for p in prepared], config)
+    judge = _Boilerplate(session, batch, config, engine)
+    in_batch = sorted({i for i, _, _ in pairs} | {o for _, o, a in pairs if not a})
+    judge.mark([prepared[i] for i in in_batch])
+    matches = verify_pairs([p for p in pairs if not p[2]], prepared, {}, config, engine)
+
+    # Archived candidates a chunk at a time: memory stays bounded by the batch and a chunk,
+    # however many chance candidates a large archive yields.
+    by_archived: dict[int, list[tuple[int, int, bool]]] = {}
+    for pair in pairs:
+        if pair[2]:
+            by_archived.setdefault(pair[1], []).append(pair)
+    nums = sorted(by_archived)
+    indexed: set[str] = set()
+    kept: dict[str, Document] = {}
+    done = len(pairs) - sum(len(v) for v in by_archived.values())
+    for start in range(0, len(nums), ARCHIVED_CHUNK):
+        chunk = nums[start : start + ARCHIVED_CHUNK]
+        docs = session.documents(chunk)
+        present = [n for n in chunk if n in docs]
+        archived = dict(zip(present, engine.map(_prepare_chunk, config,
+                                                [docs[n] for n in present])))
+        judge.mark(list(archived.values()))
+        chunk_pairs = [pair for n in present for pair in by_archived[n]]
+        found = verify_pairs(chunk_pairs, prepared, archived, config, engine)
+        matches.extend(found)
+        indexed.update(d.id for d in docs.values())
+        matched = {x for m in found for x in (m.a, m.b)}
+        kept.update((d.id, d) for d in docs.values() if d.id in matched)
+        done += len(chunk_pairs)
+        if progress:
+            progress("verifying", done, len(pairs))
+    matches.sort(key=lambda m: (m.a, m.b))
+
+    result = CheckResult(
+        index=session.location, index_documents=index_documents, documents=len(documents),
+        params=config.to_dict(), fail_on=fail_on, batch=[p.doc.id for p in prepared],
+        pairs=matches, indexed=frozenset(indexed),
+        already_indexed=already, skipped=sorted(skipped, key=lambda s: s.id), add=add,
+        stats={"compared": len(prepared), "candidates": len(pairs),
+               "archived_candidates": len(nums)},
+    )
+    result.texts = {p.doc.id: p.doc.text for p in prepared}
+    for doc in kept.values():
+        result.texts[doc.id] = doc.text
+        if doc.origin:
+            result.origins[doc.id] = doc.origin
+    if add == "always" or (add == "pass" and result.passed):
+        session.add([s.entry for s in batch])
+        result.added = [s.entry.doc.id for s in batch]
+    return result
+
+
+#: Archived candidates prepared and verified at a time (bounds the memory of a check).
+ARCHIVED_CHUNK = 2000
+
+
+def verify_pairs(
+    pairs: list[tuple[int, int, bool]], prepared: list[Prepared], archived: dict[int, Prepared],
+    config: Config, engine: Engine | None = None, progress: Progress | None = None,
+) -> list[Match]:
+    """Verify candidate pairs as a scan does (each pair ordered by id); matches by (a, b)."""
+    report = None if progress is None else (
+        lambda done: progress("verifying", done, len(pairs)))
+    found = (engine or SerialEngine()).map(_verify_chunk, (prepared, archived, config.align),
+                                           pairs, report)
+    return sorted((m for m in found if m is not None), key=lambda m: (m.a, m.b))
+
+
+def _verify_chunk(
+    context: tuple[list[Prepared], dict[int, Prepared], AlignConfig],
+    pairs: Sequence[tuple[int, int, bool]],
+) -> list[Match | None]:
+    prepared, archived, align = context
+    out: list[Match | None] = []
+    for i, other, is_archived in pairs:
+        a = prepared[i]
+        b = archived[other] if is_archived else prepared[other]
+        if a.doc.id > b.doc.id:
+            a, b = b, a
+        out.append(verify(a, b, align).match)
+    return out
+
+
+def _prepare_chunk(config: Config, docs: Sequence[Document]) -> list[Prepared]:
+    return [prepare(doc, config) for doc in docs]
+
+
+def _stems_chunk(config: Config, docs: Sequence[Document]) -> list[np.ndarray]:
+    """Documents' unique content-word stems, as the boilerplate rule compares them."""
+    return [sentence_profile(prepare(doc, config), config.boilerplate.min_words).stems()
+            for doc in docs]
+
+
+def candidate_pairs(
+    session: Session, signatures: np.ndarray, batch_ids: Sequence[str], config: Config,
+) -> list[tuple[int, int, bool]]:
+    """The candidate pairs a scan of archive + batch has that involve a batch document.
+
+    Returns ``(i, other, archived)``: batch row ``i`` with archived document ``other`` (a
+    handle) when ``archived``, else with batch row ``other > i``. ``batch_ids`` must be sorted,
+    as the batch rows are. Follows :func:`dedup.candidates.band_pairs` bucket by bucket,
+    including its rule for buckets over ``max_bucket`` (only the first member's pairs).
+    """
+    rows, perms = signatures.shape
+    if rows == 0:
+        return []
+    max_bucket, min_collisions = config.lsh.max_bucket, config.lsh.min_collisions
+    keys = band_keys(signatures).ravel()
+    owner = np.repeat(np.arange(rows, dtype=np.int64), perms)
+    unique, inverse, batch_count = np.unique(keys, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    found_keys, found_sizes = session.bucket_sizes(unique, max_bucket)
+    archive_count = np.zeros(len(unique), dtype=np.int64)
+    archive_count[np.searchsorted(unique, found_keys)] = found_sizes
+    small = archive_count + batch_count <= max_bucket
+
+    # Emissions are (batch row, other, other is archived) triples, one per bucket and pair.
+    left: list[np.ndarray] = []
+    right: list[np.ndarray] = []
+    archived_flag: list[np.ndarray] = []
+
+    def emit(lhs: np.ndarray, rhs: np.ndarray, is_archived: bool) -> None:
+        left.append(lhs)
+        right.append(rhs)
+        archived_flag.append(np.full(len(lhs), is_archived))
+
+    # Small buckets: every pair.
+    member_keys, member_nums = session.bucket_members(unique[small & (archive_count > 0)])
+    in_small = small[inverse]
+    lhs, rhs = _join(keys[in_small], owner[in_small], member_keys, member_nums)
+    emit(lhs, rhs, True)
+    shared = in_small & (batch_count[inverse] > 1)
+    lhs, rhs = _join(keys[shared], owner[shared], keys[shared], owner[shared])
+    keep = lhs < rhs
+    emit(lhs[keep], rhs[keep], False)
+
+    # Large buckets: the pairs of their first member (smallest id) only.
+    big = np.flatnonzero(~small)
+    if len(big):
+        firsts = session.bucket_first(unique[big[archive_count[big] > 0]])
+        batch_order = np.argsort(inverse, kind="stable")
+        starts = np.searchsorted(inverse[batch_order], big)
+        ends = np.searchsorted(inverse[batch_order], big, side="right")
+        first_in_batch: list[tuple[int, int]] = []
+        for k, s, e in zip(big.tolist(), starts.tolist(), ends.tolist()):
+            batch_rows = sorted(owner[batch_order[s:e]].tolist())
+            first_archived = firsts.get(int(unique[k]))
+            if first_archived is not None and first_archived[0] < batch_ids[batch_rows[0]]:
+                emit(np.asarray(batch_rows, dtype=np.int64),
+                     np.full(len(batch_rows), first_archived[1], dtype=np.int64), True)
+            else:
+                first = batch_rows[0]
+                emit(np.full(len(batch_rows) - 1, first, dtype=np.int64),
+                     np.asarray(batch_rows[1:], dtype=np.int64), False)
+                if first_archived is not None:
+                    first_in_batch.append((int(unique[k]), first))
+        if first_in_batch:
+            # A batch document leads a large bucket: it pairs with every archived member.
+            mk, mn = session.bucket_members(np.asarray([k for k, _ in first_in_batch]))
+            for key, first in first_in_batch:
+                nums = mn[mk == key]
+                emit(np.full(len(nums), first, dtype=np.int64), nums, True)
+
+    lhs_all = np.concatenate(left)
+    rhs_all = np.concatenate(right)
+    arch_all = np.concatenate(archived_flag)
+    # One code per (row, other, archived); archived handles are shifted past batch rows.
+    codes = (lhs_all << np.int64(40)) | (arch_all.astype(np.int64) << np.int64(39)) | rhs_all
+    found, counts = np.unique(codes, return_counts=True)
+    kept = found[counts >= min_collisions]
+    mask39 = np.int64((1 << 39) - 1)
+    return [(int(c >> 40), int(c & mask39), bool((c >> 39) & 1)) for c in kept.tolist()]
+
+
+def _join(left_keys: np.ndarray, left_values: np.ndarray, right_keys: np.ndarray,
+          right_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All ``(left value, right value)`` pairs with equal keys (an equi-join in numpy)."""
+    if len(left_keys) == 0 or len(right_keys) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    order = np.argsort(right_keys, kind="stable")
+    rk, rv = right_keys[order], right_values[order]
+    lo = np.searchsorted(rk, left_keys, side="left")
+    hi = np.searchsorted(rk, left_keys, side="right")
+    n = hi - lo
+    total = int(n.sum())
+    lhs = np.repeat(left_values, n)
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)
+    return lhs.astype(np.int64), rv[offsets].astype(np.int64)
+
+
+class _Boilerplate:
+    """Marks boilerplate in documents as they come, judging each sentence key once over the
+    index and the batch together (see :func:`dedup.boilerplate.is_boilerplate`).
+
+    A key's verdict depends only on its carriers, never on which documents are being
+    verified, so documents can be marked a chunk at a time with the same result as a scan.
+    """
+
+    def __init__(self, session: Session, batch: list[Signed], config: Config,
+                 engine: Engine) -> None:
+        self.session = session
+        self.config = config
+        self.engine = engine
+        # The batch as signed: never marked, so its stems are what the rule compares.
+        self.batch = {s.prepared.doc.id: s.prepared for s in batch}
+        self.batch_carriers: dict[int, list[str]] = {}
+        for s in batch:  # in id order, so the lists stay sorted
+            for key in s.entry.sentence_keys.tolist():
+                self.batch_carriers.setdefault(key, []).append(s.prepared.doc.id)
+        self.verdicts: dict[int, bool] = {}
+        self.stems: dict[str, np.ndarray] = {}
+
+    def mark(self, docs: list[Prepared]) -> None:
+        """Mark ``docs`` (not marked before; profiles are taken first)."""
+        if not docs:
+            return
+        config = self.config
+        min_words = config.boilerplate.min_words
+        profiles = [sentence_profile(p, min_words) for p in docs]
+        for p, profile in zip(docs, profiles):
+            if p.doc.id not in self.stems:
+                self.stems[p.doc.id] = profile.stems()
+        wanted = np.unique(np.concatenate([profile.keys for profile in profiles]))
+        wanted = np.asarray([k for k in wanted.tolist() if k != NO_KEY and
+                             k not in self.verdicts], dtype=np.uint64)
+        archived = self.session.carriers(wanted) if len(wanted) else {}
+        carriers: dict[int, list[str]] = {}
+        for key in wanted.tolist():
+            ids = sorted(archived.get(key, []) + self.batch_carriers.get(key, []))
+            if len(ids) >= config.boilerplate.min_docs:
+                carriers[key] = ids
+            else:
+                self.verdicts[key] = False
+        needed = {d for ids in carriers.values()
+                  for d in sampled_carriers(ids, config.boilerplate)}
+        fetch = sorted(d for d in needed if d not in self.stems and d not in self.batch)
+        fetched = list(self.session.documents_by_id(fetch).values())
+        for doc, doc_stems in zip(fetched, self.engine.map(_stems_chunk, config, fetched)):
+            self.stems[doc.id] = doc_stems
+        for key, ids in carriers.items():
+            own = _own_stems(key, profiles)
+            self.verdicts[key] = is_boilerplate(ids, own, self.stems_of, config.boilerplate)
+        boiler = {k for k in np.unique(np.concatenate([pr.keys for pr in profiles])).tolist()
+                  if self.verdicts.get(k, False)}
+        if boiler:
+            for p, profile in zip(docs, profiles):
+                mark_boilerplate(p, profile, boiler)
+
+    def stems_of(self, doc_id: str) -> np.ndarray:
+        if doc_id not in self.stems:
+            p = self.batch[doc_id]
+            self.stems[doc_id] = sentence_profile(p, self.config.boilerplate.min_words).stems()
+        return self.stems[doc_id]
+
+
+def _own_stems(key: int, profiles: Iterable[SentenceProfile]) -> np.ndarray:
+    """The content stems of the sentence with ``key`` (equal words give equal stems)."""
+    for profile in profiles:
+        where = np.flatnonzero(profile.keys == np.uint64(key))
+        if len(where):
+            return profile.sentence_stems[int(where[0])]
+    raise AssertionError(f"sentence key {key} in no involved document")
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def to_json(result: CheckResult) -> str:
+    return json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
+_PHRASES = {"duplicate": "duplicate of", "contains": "contains", "contained": "contained in",
+            "rewrite": "rewrite of", "partial": "shares passages with"}
+
+
+def relation_from(match: Match, doc_id: str) -> str:
+    """The relation of ``match`` read from ``doc_id``'s side."""
+    if doc_id == match.a:
+        return match.relation
+    return {"contains": "contained", "contained": "contains"}.get(match.relation, match.relation)
+
+
+def describe(result: CheckResult, match: Match, doc_id: str) -> str:
+    """One line: "duplicate of archived 2021/x.txt (98% of it shared, 97% of the other)"."""
+    other = match.b if doc_id == match.a else match.a
+    mine, theirs = ((match.coverage_a, match.coverage_b) if doc_id == match.a
+                    else (match.coverage_b, match.coverage_a))
+    where = "archived" if other in result.indexed else "batch"
+    return (f"{_PHRASES[relation_from(match, doc_id)]} {where} {other} "
+            f"({mine:.0%} of it shared, {theirs:.0%} of the other)")
+
+
+def passage_lines(result: CheckResult, match: Match, doc_id: str, limit: int = 3,
+                  indent: str = "      ") -> list[str]:
+    """The longest shared passages, quoted from both documents."""
+    mine_a = doc_id == match.a
+    other = match.b if mine_a else match.a
+    own_text, other_text = result.texts.get(doc_id), result.texts.get(other)
+    chosen = sorted(match.passages,
+                    key=lambda p: (p.kind != "verbatim", -(p.a_end - p.a_start)))
+    lines: list[str] = []
+    for p in chosen[:limit]:
+        own = (p.a_start, p.a_end) if mine_a else (p.b_start, p.b_end)
+        theirs = (p.b_start, p.b_end) if mine_a else (p.a_start, p.a_end)
+        lines.append(f"{indent}{p.kind} [{own[0]}:{own[1]}] ~ {other} [{theirs[0]}:{theirs[1]}]")
+        if own_text is not None:
+            lines.append(f"{indent}  \"{quote(own_text, *own)}\"")
+        if p.kind == "reworded" and other_text is not None:
+            lines.append(f"{indent}  \"{quote(other_text, *theirs)}\"")
+    if len(chosen) > limit:
+        lines.append(f"{indent}... and {len(chosen) - limit} more passages")
+    return lines
+
+
+def to_text(result: CheckResult) -> str:
+    """The human report: verdict first, then each batch document's findings with passages."""
+    failing = result.failing
+    verdict = "PASSED" if result.passed else "FAILED"
+    lines = [
+        f"{verdict}: {_count(result.documents, 'document')} checked against {result.index} "
+        f"({_count(result.index_documents, 'document')}): {_count(len(result.pairs), 'finding')}"
+        f", {len(failing)} failing (--fail-on {','.join(_policy(result.fail_on)) or 'none'})",
+    ]
+    for doc_id in result.batch:
+        findings = result.findings_of(doc_id)
+        if not findings:
+            continue
+        lines.append("")
+        lines.append(doc_id)
+        for m in findings:
+            mark = "FAIL" if m.relation in result.fail_on else "note"
+            lines.append(f"  {mark} {describe(result, m, doc_id)}")
+            other = m.b if doc_id == m.a else m.a
+            if other in result.origins:
+                lines.append(f"      from {result.origins[other]}")
+            lines.extend(passage_lines(result, m, doc_id))
+    if result.already_indexed:
+        lines.append("")
+        lines.append("already indexed (not compared):")
+        for d in result.already_indexed:
+            lines.append(f"  {d.id}" + ("" if d.same_text else "  (indexed with a different "
+                                                                 "text)"))
+    if result.skipped:
+        lines.append("")
+        lines.append("skipped:")
+        lines.extend(f"  {s.id}: {s.reason}" for s in result.skipped)
+    if result.add != "never":
+        lines.append("")
+        if result.added:
+            lines.append(f"added {_count(len(result.added), 'document')} to {result.index}")
+        elif result.batch:
+            lines.append(f"added nothing to {result.index} (the check failed; --add-always "
+                         "adds regardless)")
+    return "\n".join(lines) + "\n"
+
+
+def _policy(fail_on: frozenset[str]) -> list[str]:
+    shown = set(fail_on)
+    if "contains" in shown:
+        shown.discard("contained")
+    order = ["duplicate", "contains", "contained", "rewrite", "partial"]
+    return [r for r in order if r in shown]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+RENDERERS: dict[str, Callable[[CheckResult], str]] = {"text": to_text, "json": to_json}
