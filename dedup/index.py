@@ -167,6 +167,20 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def check_schema_version(location: str, version: str) -> None:
+    """Refuse an index whose schema this dedup cannot read, saying what to do."""
+    if not version.isdigit():
+        raise IndexStoreError(f"{location}: not a dedup index (no schema version)")
+    if int(version) > SCHEMA_VERSION:
+        raise IndexStoreError(
+            f"{location}: index schema version {version} is newer than this dedup "
+            f"supports ({SCHEMA_VERSION}); upgrade dedup")
+    if int(version) < SCHEMA_VERSION:
+        raise IndexStoreError(
+            f"{location}: index schema version {version} is older than this dedup's "
+            f"({SCHEMA_VERSION}); rebuild the index with dedup index build")
+
+
 def check_parameters(location: str, built: Config, run: Config) -> None:
     """Raise :class:`ParameterMismatch` naming every parameter that differs.
 
@@ -717,17 +731,7 @@ class SQLiteIndex(Index):
                                   "without dedup's tables); give the file that dedup index "
                                   "build wrote")
         meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
-        version = meta.get("schema_version", "")
-        if not version.isdigit():
-            raise IndexStoreError(f"{self.location}: not a dedup index (no schema version)")
-        if int(version) > SCHEMA_VERSION:
-            raise IndexStoreError(
-                f"{self.location}: index schema version {version} is newer than this dedup "
-                f"supports ({SCHEMA_VERSION}); upgrade dedup")
-        if int(version) < SCHEMA_VERSION:
-            raise IndexStoreError(
-                f"{self.location}: index schema version {version} is older than this dedup's "
-                f"({SCHEMA_VERSION}); rebuild the index with dedup index build")
+        check_schema_version(self.location, meta.get("schema_version", ""))
         missing = _TABLES - tables
         if missing or "params" not in meta:
             raise IndexStoreError(f"{self.location}: index is damaged (missing "

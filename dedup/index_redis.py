@@ -50,6 +50,7 @@ from .index import (
     NotIndexed,
     Session,
     band_keys,
+    check_schema_version,
     compress,
     decompress,
     document_from,
@@ -174,17 +175,7 @@ class RedisIndex(Index):
         return {k.decode(): v.decode() for k, v in raw.items()}
 
     def _validate(self, meta: dict[str, str]) -> None:
-        version = meta.get("schema_version", "")
-        if not version.isdigit():
-            raise IndexStoreError(f"{self.location}: not a dedup index (no schema version)")
-        if int(version) > SCHEMA_VERSION:
-            raise IndexStoreError(
-                f"{self.location}: index schema version {version} is newer than this dedup "
-                f"supports ({SCHEMA_VERSION}); upgrade dedup")
-        if int(version) < SCHEMA_VERSION:
-            raise IndexStoreError(
-                f"{self.location}: index schema version {version} is older than this dedup's "
-                f"({SCHEMA_VERSION}); rebuild the index with dedup index build")
+        check_schema_version(self.location, meta.get("schema_version", ""))
         if meta.get("state") == "building":
             raise IndexStoreError(f"{self.location}: the build of this index did not finish; "
                                   "build it again with --force")
