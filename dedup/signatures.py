@@ -9,8 +9,12 @@ shingles at once in numpy. ``tests/test_signatures.py`` checks the values agains
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from datasketch import MinHash
+
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 _U32 = np.uint32
 _EMPTY = np.iinfo(np.uint32).max
@@ -31,11 +35,21 @@ def fmix32(values: np.ndarray) -> np.ndarray:
     return h
 
 
+def affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's ``affine32`` permutation parameters ``(a, b)`` for ``num_perm`` and
+    ``seed``: drawn here as datasketch draws them, so that a command need not import
+    datasketch (and scipy, about 0.8 s) to sign (``tests/test_signatures.py`` compares)."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=_U32) * _U32(2) + _U32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=_U32)
+    return a, b
+
+
 class Signer:
     """Signs sets of 32-bit shingle hashes with ``num_perm`` datasketch permutations."""
 
     def __init__(self, num_perm: int, seed: int) -> None:
-        a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+        a, b = affine32_permutations(num_perm, seed)
         self.num_perm = num_perm
         self.seed = seed
         self._a = np.asarray(a, dtype=_U32)
@@ -54,6 +68,8 @@ class Signer:
 
     def datasketch(self, signature: np.ndarray) -> MinHash:
         """The signature as a datasketch ``MinHash`` (for datasketch's own LSH or estimates)."""
+        from datasketch import MinHash
+
         return MinHash(
             seed=self.seed,
             hashvalues=signature,

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup._reference import reference_signature
 from dedup.shingle import shingle_hashes, shingle_hashes64, word_hashes
-from dedup.signatures import Signer
+from dedup.signatures import Signer, affine32_permutations
 
 
 def test_hashes_are_stable_across_runs_and_machines() -> None:
@@ -55,3 +59,20 @@ def test_signature_round_trips_into_datasketch_jaccard() -> None:
     half = np.concatenate([base[:500], np.arange(500, dtype=np.uint32) * 104729 + 3])
     estimate = signer.datasketch(signer.sign(base)).jaccard(signer.datasketch(signer.sign(half)))
     assert abs(estimate - 500 / 1500) < 0.1
+
+
+@pytest.mark.parametrize(("num_perm", "seed"), [(1, 0), (128, 1), (256, 1), (256, 12345)])
+def test_permutations_are_datasketchs(num_perm: int, seed: int) -> None:
+    from datasketch import MinHash
+
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+    ours = affine32_permutations(num_perm, seed)
+    assert ours[0].tolist() == list(a) and ours[1].tolist() == list(b)
+
+
+def test_commands_do_not_import_datasketch() -> None:
+    # Importing datasketch pulls in scipy (about 0.8 s): a check must not pay for it.
+    code = "import sys, dedup.cli, dedup.check; print('datasketch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
