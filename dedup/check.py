@@ -11,8 +11,8 @@ what those pairs need from the index:
   ``lsh.min_collisions`` buckets is a candidate, as in a scan.
 * **Boilerplate** is judged over archive and batch together, as in a scan, but only for the
   sentences of the documents in candidate pairs: their carriers come from the index's
-  sentence table, and the content words of the (at most ``boilerplate.sample_docs``) carriers
-  the rule samples are recomputed from their stored texts.
+  sentence table, and the content-word stems of the (at most ``boilerplate.sample_docs``)
+  carriers the rule samples from the index's stems, stored for this.
 * **Verification** is :func:`dedup.align.verify` on the documents as indexed.
 
 Pairs of two archived documents are not reported (the archive was checked when it was
@@ -41,6 +41,7 @@ from .engines import Engine, SerialEngine
 from .index import (
     AlreadyIndexed,
     Index,
+    IndexStoreError,
     Progress,
     Session,
     Signed,
@@ -188,7 +189,7 @@ def _check_in(
     pairs = candidate_pairs(session, np.stack([s.entry.signature for s in batch])
                             if batch else np.zeros((0, config.lsh.num_perm), dtype=np.uint32),
                             [p.doc.id for p in prepared], config)
-    judge = _Boilerplate(session, batch, config, engine)
+    judge = _Boilerplate(session, batch, config)
     in_batch = sorted({i for i, _, _ in pairs} | {o for _, o, a in pairs if not a})
     judge.mark([prepared[i] for i in in_batch])
     matches = verify_pairs([p for p in pairs if not p[2]], prepared, {}, config, engine)
@@ -273,12 +274,6 @@ def _verify_chunk(
 
 def _prepare_chunk(config: Config, docs: Sequence[Document]) -> list[Prepared]:
     return [prepare(doc, config) for doc in docs]
-
-
-def _stems_chunk(config: Config, docs: Sequence[Document]) -> list[np.ndarray]:
-    """Documents' unique content-word stems, as the boilerplate rule compares them."""
-    return [sentence_profile(prepare(doc, config), config.boilerplate.min_words).stems()
-            for doc in docs]
 
 
 def candidate_pairs(
@@ -387,19 +382,17 @@ class _Boilerplate:
     verified, so documents can be marked a chunk at a time with the same result as a scan.
     """
 
-    def __init__(self, session: Session, batch: list[Signed], config: Config,
-                 engine: Engine) -> None:
+    def __init__(self, session: Session, batch: list[Signed], config: Config) -> None:
         self.session = session
         self.config = config
-        self.engine = engine
-        # The batch as signed: never marked, so its stems are what the rule compares.
-        self.batch = {s.prepared.doc.id: s.prepared for s in batch}
+        # Content stems by id: the batch's as signed (before any marking), then archived
+        # documents' as the index stores them; both are what the rule compares.
+        self.stems: dict[str, np.ndarray] = {s.entry.doc.id: s.entry.stems for s in batch}
         self.batch_carriers: dict[int, list[str]] = {}
         for s in batch:  # in id order, so the lists stay sorted
             for key in s.entry.sentence_keys.tolist():
                 self.batch_carriers.setdefault(key, []).append(s.prepared.doc.id)
         self.verdicts: dict[int, bool] = {}
-        self.stems: dict[str, np.ndarray] = {}
 
     def mark(self, docs: list[Prepared]) -> None:
         """Mark ``docs`` (not marked before; profiles are taken first)."""
@@ -408,9 +401,6 @@ class _Boilerplate:
         config = self.config
         min_words = config.boilerplate.min_words
         profiles = [sentence_profile(p, min_words) for p in docs]
-        for p, profile in zip(docs, profiles):
-            if p.doc.id not in self.stems:
-                self.stems[p.doc.id] = profile.stems()
         wanted = np.unique(np.concatenate([profile.keys for profile in profiles]))
         wanted = np.asarray([k for k in wanted.tolist() if k != NO_KEY and
                              k not in self.verdicts], dtype=np.uint64)
@@ -424,24 +414,22 @@ class _Boilerplate:
                 self.verdicts[key] = False
         needed = {d for ids in carriers.values()
                   for d in sampled_carriers(ids, config.boilerplate)}
-        fetch = sorted(d for d in needed if d not in self.stems and d not in self.batch)
-        fetched = list(self.session.documents_by_id(fetch).values())
-        for doc, doc_stems in zip(fetched, self.engine.map(_stems_chunk, config, fetched)):
-            self.stems[doc.id] = doc_stems
+        fetch = sorted(d for d in needed if d not in self.stems)
+        self.stems.update(self.session.stems_by_id(fetch))
+        lost = [d for d in fetch if d not in self.stems]
+        if lost:
+            raise IndexStoreError(f"{self.session.location}: index is damaged (no stems for "
+                                  f"'{lost[0]}'); rebuild it")
         for key, ids in carriers.items():
             own = _own_stems(key, profiles)
-            self.verdicts[key] = is_boilerplate(ids, own, self.stems_of, config.boilerplate)
+            self.verdicts[key] = is_boilerplate(ids, own, self.stems.__getitem__,
+                                                config.boilerplate)
         boiler = {k for k in np.unique(np.concatenate([pr.keys for pr in profiles])).tolist()
                   if self.verdicts.get(k, False)}
         if boiler:
             for p, profile in zip(docs, profiles):
                 mark_boilerplate(p, profile, boiler)
 
-    def stems_of(self, doc_id: str) -> np.ndarray:
-        if doc_id not in self.stems:
-            p = self.batch[doc_id]
-            self.stems[doc_id] = sentence_profile(p, self.config.boilerplate.min_words).stems()
-        return self.stems[doc_id]
 
 
 def _own_stems(key: int, profiles: Iterable[SentenceProfile]) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 An index holds what a scan would compute for each archived document and cannot cheaply
 recompute for a whole archive: its MinHash signature and LSH band keys (to find candidates),
-the keys of its sentences with their carriers (to judge boilerplate over archive and batch
-together, exactly as a scan does), its metadata, and its original text, compressed (so
+the keys of its sentences with their carriers and its content-word stems (to judge
+boilerplate over archive and batch together, exactly as a scan does, without re-tokenizing
+the carriers), its metadata, and its original text, compressed (so
 passages can be shown and re-verified without the original files). It also holds the
 parameters it was built with, and refuses to be used with others.
 
@@ -19,8 +20,9 @@ one equality join on one indexed column. Sentence keys are the 64-bit keys of
 SQLite layout (one file, WAL journal):
 
 * ``meta``: schema version, parameters (JSON), created and updated times (UTC, ISO 8601);
-* ``documents``: number, id, word count, metadata; ``doc_data``: signature, sentence keys and
-  zlib-compressed text, kept apart so that lookups by id stay on small pages;
+* ``documents``: number, id, word count, metadata; ``doc_data``: signature, sentence keys,
+  content-word stems and zlib-compressed text, kept apart so that lookups by id stay on
+  small pages;
 * ``bands`` and ``bands_recent`` (``key, doc``, clustered on the key): an add writes its band
   keys to the small ``bands_recent`` table, which is merged into ``bands`` once it holds an
   eighth of the documents. Inserting random keys into one big B-tree touches nearly every
@@ -65,7 +67,7 @@ T = TypeVar("T")
 I = TypeVar("I", bound="Index")
 
 #: Bumped whenever the stored layout changes; an index with another version is refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: content-word stems per document
 _MAGIC = b"SQLite format 3\x00"
 _META_FIELDS = ("title", "source", "date", "url")
 # json_each() parameters are chunked so that one query's JSON stays a few MB.
@@ -119,13 +121,20 @@ class Entry:
     signature: np.ndarray  # uint32, (num_perm,)
     sentence_keys: np.ndarray  # uint64, unique, without NO_KEY
     words: int
+    stems: np.ndarray  # uint64, unique content-word stems (what the boilerplate rule compares)
 
 
 def make_entry(p: Prepared, signature: np.ndarray, config: Config) -> Entry:
     """The index entry of a prepared document and its signature."""
     keys = sentence_keys(p.tokens, config.boilerplate.min_words)
     keys = np.unique(keys[keys != NO_KEY])
-    return Entry(p.doc, signature, keys, len(p.tokens))
+    return Entry(p.doc, signature, keys, len(p.tokens), document_stems(p))
+
+
+def document_stems(p: Prepared) -> np.ndarray:
+    """A document's unique content-word stems, as :meth:`SentenceProfile.stems` gives them
+    for the boilerplate rule (``p`` not marked: marking drops stems)."""
+    return np.unique(p.stems)
 
 
 def band_keys(signatures: np.ndarray) -> np.ndarray:
@@ -326,6 +335,16 @@ class Session(ABC):
     @abstractmethod
     def remove(self, ids: Sequence[str]) -> None:
         """Remove documents; raises :class:`NotIndexed` (removing nothing) for unknown ids."""
+
+    @abstractmethod
+    def stems(self, nums: Iterable[int]) -> dict[int, np.ndarray]:
+        """Documents' unique content-word stems (uint64, sorted) given by handle."""
+
+    def stems_by_id(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Documents' content-word stems given by id (unknown ids are left out)."""
+        nums = self.existing(ids)
+        stems = self.stems(nums.values())
+        return {doc_id: stems[num] for doc_id, num in nums.items()}
 
     def documents_by_id(self, ids: Sequence[str]) -> dict[str, Document]:
         """Documents given by id (unknown ids are left out)."""
@@ -594,6 +613,7 @@ CREATE TABLE doc_data(
     num INTEGER PRIMARY KEY,
     signature BLOB NOT NULL,
     sentence_keys BLOB NOT NULL,
+    stems BLOB NOT NULL,
     text BLOB NOT NULL
 );
 CREATE TABLE bands(key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY(key, doc))
@@ -921,6 +941,12 @@ class _SQLiteSession(Session):
         return {num: document_from(doc_id, decompress(text), meta)
                 for num, doc_id, meta, text in self._rows(sql, sorted(set(nums)))}
 
+    def stems(self, nums: Iterable[int]) -> dict[int, np.ndarray]:
+        sql = ("SELECT t.num, t.stems FROM json_each(?) j CROSS JOIN doc_data t "
+               "ON t.num = j.value")
+        return {num: np.frombuffer(blob, dtype="<u8").astype(np.uint64)
+                for num, blob in self._rows(sql, sorted(set(nums)))}
+
     # writes
 
     def write_documents(self, entries: Sequence[Entry]) -> tuple[np.ndarray, np.ndarray]:
@@ -936,9 +962,10 @@ class _SQLiteSession(Session):
         self.db.executemany("INSERT INTO documents VALUES (?, ?, ?, ?, ?)", [
             (int(num), e.doc.id, e.words, document_meta(e.doc), now)
             for num, e in zip(nums.tolist(), entries)])
-        self.db.executemany("INSERT INTO doc_data VALUES (?, ?, ?, ?)", [
+        self.db.executemany("INSERT INTO doc_data VALUES (?, ?, ?, ?, ?)", [
             (int(num), np.asarray(e.signature, dtype="<u4").tobytes(),
-             np.asarray(e.sentence_keys, dtype="<u8").tobytes(), compress(e.doc.text))
+             np.asarray(e.sentence_keys, dtype="<u8").tobytes(),
+             np.asarray(e.stems, dtype="<u8").tobytes(), compress(e.doc.text))
             for num, e in zip(nums.tolist(), entries)])
         skeys = [signed(e.sentence_keys) for e in entries]
         sdocs = [np.full(len(k), n, dtype=np.int64) for k, n in zip(skeys, nums.tolist())]

@@ -10,7 +10,8 @@ Layout (a few hundred keys, whatever the size of the index):
   document handle), ``version`` (bumped by every write), ``state`` (``building`` until a
   build finishes);
 * ``NAME:ids`` (id -> handle), ``NAME:doc`` (handle -> id), ``NAME:docmeta``, ``NAME:text``
-  (zlib), ``NAME:sig``, ``NAME:skeys``: one hash each, keyed by handle;
+  (zlib), ``NAME:sig``, ``NAME:skeys``, ``NAME:stems`` (content-word stems): one hash each,
+  keyed by handle;
 * ``NAME:b:<shard>``: band key -> the handles in that bucket, packed as little-endian
   uint32; ``NAME:s:<shard>``: sentence key -> the handles of its carriers. Keys are spread
   over 256 hashes so a lookup is one pipelined ``HMGET`` per shard.
@@ -122,7 +123,7 @@ class RedisIndex(Index):
         return f"{self.prefix}:s:{shard}"
 
     def all_keys(self) -> list[str]:
-        names = ["meta", "ids", "doc", "docmeta", "text", "sig", "skeys"]
+        names = ["meta", "ids", "doc", "docmeta", "text", "sig", "skeys", "stems"]
         return ([self.key(n) for n in names] + [self.band_hash(s) for s in range(SHARDS)]
                 + [self.sentence_hash(s) for s in range(SHARDS)])
 
@@ -433,11 +434,16 @@ class _RedisSession(Session):
                                          json.loads(meta)["meta"])
         return out
 
+    def stems(self, nums: Iterable[int]) -> dict[int, np.ndarray]:
+        wanted = sorted(set(nums))
+        return {n: np.frombuffer(v, dtype="<u8").astype(np.uint64)
+                for n, v in zip(wanted, self._hash_values("stems", wanted)) if v is not None}
+
     # writes
 
     def _put(self, hash_name: str, field: bytes, value: bytes | None) -> None:
         self._values[(hash_name, field)] = value
-        if value:
+        if value is not None:  # b"" is a value (no sentence keys, no stems); None deletes
             self._hset.setdefault(hash_name, {})[field] = value
             self._hdel.get(hash_name, set()).discard(field)
         else:
@@ -494,6 +500,8 @@ class _RedisSession(Session):
                       np.asarray(entry.signature, dtype="<u4").tobytes())
             self._put(self.index.key("skeys"), name,
                       np.asarray(entry.sentence_keys, dtype="<u8").tobytes())
+            self._put(self.index.key("stems"), name,
+                      np.asarray(entry.stems, dtype="<u8").tobytes())
             self._new_ids[entry.doc.id] = num
             self._gone_ids.discard(entry.doc.id)
         self._changed = True
@@ -514,7 +522,7 @@ class _RedisSession(Session):
             self._drop(self.index.sentence_hash,
                        np.frombuffer(skeys, dtype="<u8").astype(np.uint64).tolist(), num)
             self._put(self.index.key("ids"), doc_id.encode(), None)
-            for hash_name in ("doc", "docmeta", "text", "sig", "skeys"):
+            for hash_name in ("doc", "docmeta", "text", "sig", "skeys", "stems"):
                 self._put(self.index.key(hash_name), name, None)
             self._new_ids.pop(doc_id, None)
             self._gone_ids.add(doc_id)

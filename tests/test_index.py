@@ -12,11 +12,13 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dedup import Config, Document
 from dedup.check import check
 from dedup.config import LSHConfig
+from dedup.pipeline import prepare, sentence_profile
 from dedup.index import (
     SCHEMA_VERSION,
     AlreadyIndexed,
@@ -78,6 +80,21 @@ def test_index_keeps_text_and_metadata_exactly(index_path: Path) -> None:
     for doc_id, doc in stored.items():
         assert doc.text == originals[doc_id].text
         assert doc.meta() == originals[doc_id].meta()
+
+
+def test_index_keeps_the_stems_the_boilerplate_rule_compares(index_path: Path) -> None:
+    # A check judges boilerplate from stored stems instead of re-tokenizing carriers: they
+    # must be exactly the stems a scan's sentence profile gives.
+    originals = {d.id: d for d in archive_docs() if d.id != "arch/short"}
+    with open_index(str(index_path)) as index:
+        stored = index.transact(lambda s: s.stems_by_id(sorted(originals)), write=False)
+        config = index.config
+    assert sorted(stored) == sorted(originals)
+    for doc_id, stems in stored.items():
+        profile = sentence_profile(prepare(originals[doc_id], config),
+                                   config.boilerplate.min_words)
+        assert stems.dtype == np.uint64 and len(stems) > 0
+        assert stems.tolist() == profile.stems().tolist()
 
 
 def test_wal_journal_and_one_file(index_path: Path) -> None:

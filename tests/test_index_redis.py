@@ -31,6 +31,7 @@ from dedup.index import (
     AlreadyIndexed,
     Entry,
     IndexStoreError,
+    SCHEMA_VERSION,
     ParameterMismatch,
     Signed,
     add_documents,
@@ -152,6 +153,19 @@ def test_add_remove_info_and_texts(url: str) -> None:
     _assert_consistent(url)
 
 
+def test_a_document_without_sentence_keys_is_stored_and_removed(url: str) -> None:
+    # Every sentence too short to be a boilerplate candidate: its sentence keys are empty,
+    # which must be stored as empty, not read back as missing (a damaged index).
+    terse = Document("terse", "Ja. Nein. Vielleicht doch. Morgen früh. Sicher nicht. Oder "
+                              "doch. Gut so. Ende gut.")
+    build_index(url, [terse, *archive_docs()[:3]])
+    with open_index(url) as index:
+        assert index.info().documents == 4
+        index.remove(["terse"])
+        assert index.info().documents == 3
+    _assert_consistent(url)
+
+
 def test_command_line_with_a_redis_url(url: str, tmp_path: Path) -> None:
     corpus = write_jsonl(tmp_path / "archive.jsonl", archive_docs())
     assert run(["index", "build", str(corpus), "-o", url]).stdout == (
@@ -199,9 +213,11 @@ def test_parameter_mismatch_and_schema_version(url: str) -> None:
     prefix = url.split("=")[-1]
     client.hset(f"{prefix}:meta", "schema_version", "99")
     with pytest.raises(IndexStoreError, match=r"index schema version 99 is newer than this "
-                                              r"dedup supports \(1\); upgrade dedup$"):
+                                              rf"dedup supports \({SCHEMA_VERSION}\); upgrade "
+                                              r"dedup$"):
         open_index(url)
-    client.hset(f"{prefix}:meta", mapping={"schema_version": "1", "state": "building"})
+    client.hset(f"{prefix}:meta", mapping={"schema_version": str(SCHEMA_VERSION),
+                                           "state": "building"})
     with pytest.raises(IndexStoreError, match=r"the build of this index did not finish; build "
                                               r"it again with --force$"):
         open_index(url)
