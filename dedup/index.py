@@ -664,6 +664,11 @@ class SQLiteIndex(Index):
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
                 self._db.execute("PRAGMA cache_size=-65536")
+                # Reads through a memory map: a check against a cold page cache touches most
+                # of the band table, and mapped reads get the kernel's read-ahead (measured at
+                # 100,000 articles: 8 s instead of 10-16 s cold, the same warm). Writes still
+                # go through the WAL, so a killed writer leaves the file as it was.
+                self._db.execute("PRAGMA mmap_size=17179869184")
         except BaseException:
             self._db.close()
             raise
