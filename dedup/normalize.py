@@ -67,7 +67,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Normalized", "normalize"]
+__all__ = ["Normalized", "normalize", "plain_fold"]
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -809,6 +809,62 @@ def _one_pass(text: str) -> tuple[str, _Map | None]:
     mapping = _chain(space_map, mapping)
     joined, join_map = _join_hyphenated(collapsed, text, mapping)
     return joined, _chain(join_map, mapping)
+
+
+_HYPHEN_BREAK: Final = re.compile(r"-[ \n]*\n")
+# Where plain_fold also folds characters that are not simple: Latin-1 and Latin Extended
+# (ß, ligatures), general punctuation (…), currency signs, Latin ligatures.
+_PLAIN_RANGES: Final = ((0x80, 0x250), (0x2000, 0x2070), (0x20A0, 0x20D0), (0xFB00, 0xFB07))
+
+
+@functools.cache
+def _plain_table() -> dict[int, str | None]:
+    """Stage 1 as one ``str.translate`` table, for text whose clusters are single characters:
+    typography mapped, invisibles dropped, and each character of :data:`_PLAIN_RANGES` that
+    starts a cluster and can never join one (not a mark, composes with nothing before it)
+    replaced by its folded form when that is simple (``ß`` -> ``ss``, ``…`` -> ``...``). Next
+    to simple characters such a character is a cluster of its own, which is how the full
+    path folds it."""
+    tables = _tables()
+    table: dict[int, str | None] = {**str.maketrans(_MAP), **dict.fromkeys(map(ord, _DROP))}
+    for low, high in _PLAIN_RANGES:
+        for cp in range(low, high):
+            char = chr(cp)
+            if tables.simple[cp] or cp in table:
+                continue
+            if (unicodedata.combining(char) or char in tables.backward
+                    or not _is_boundary(char)):
+                continue
+            folded = _fold_cluster(char)
+            if folded and all(ord(c) < 0x10000 and tables.simple[ord(c)] for c in folded):
+                table[cp] = folded
+    return table
+
+
+@functools.cache
+def _plain_pattern() -> re.Pattern[str]:
+    """The characters :func:`_plain_table` replaces (a regex finds the few in an article
+    faster than ``str.translate`` looks up every character)."""
+    return re.compile("[" + re.escape("".join(map(chr, _plain_table()))) + "]")
+
+
+def plain_fold(text: str) -> str | None:
+    """Case-folded ``text`` with typography mapped, when that is all :func:`normalize` would do
+    to it besides collapsing whitespace; otherwise ``None``.
+
+    For such text (no character needing NFKC or cluster treatment once typography is mapped,
+    no HTML construct, no carriage return, no word hyphenated at a line break), the words of
+    the result and the line breaks and punctuation between them are those of
+    ``normalize(text).text``: only runs of spaces and line breaks differ in length. It has no
+    offset map, so it serves what needs words but no offsets (signing), at a fraction of the
+    cost; ``tests/test_fast_paths.py`` checks the equivalence.
+    """
+    table = _plain_table()
+    mapped = _plain_pattern().sub(lambda m: table[ord(m.group())] or "", text)
+    if (_tables().special.search(mapped) is not None or "\r" in mapped or "<" in mapped
+            or ("&" in mapped and ";" in mapped) or _HYPHEN_BREAK.search(mapped) is not None):
+        return None
+    return mapped.casefold()
 
 
 def normalize(text: str) -> Normalized:

@@ -23,7 +23,7 @@ from .errors import InputError
 from .models import Document, Match, Report, Skipped
 from .shingle import shingle_hashes, word_hashes
 from .signatures import Signer
-from .tokens import content_mask, tokenize
+from .tokens import content_mask, tokenize, tokenize_lazily
 
 #: Called as ``progress(stage, done, total)``; the CLI draws bars with it, the library never.
 Progress = Callable[[str, int, int], None]
@@ -40,7 +40,7 @@ class Corpus:
 
 def prepare(doc: Document, config: Config) -> Prepared:
     """Tokenize a document and compute what alignment needs from it."""
-    tokens = tokenize(doc.text)
+    tokens = tokenize_lazily(doc.text)
     ids = word_hashes(tokens.words)
     stem_chars = config.align.stem_chars
     content = content_mask(tokens.words)

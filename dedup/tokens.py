@@ -8,18 +8,20 @@ reports can quote exactly what the outlet printed.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
 
-from .normalize import normalize
+from .normalize import normalize, plain_fold
 from .stopwords import STOPWORDS
 
 _WORD = re.compile(r"\w+(?:'\w+)*")
 # Between two words: the text that ends a sentence. A line break always does; ".", "!" or "?"
 # does when followed by space (optionally after closing quotes or brackets).
 _SENTENCE_END = re.compile(r"\n|[.!?…]+[\"')\]]*(?=\s)")
+# Words and sentence ends in one scan (see plain_words).
+_WORD_OR_END = re.compile(r"\w+(?:'\w+)*|\n|[.!?…]+[\"')\]]*(?=\s)")
+_END_START = frozenset("\n.!?…")
 # A period after these does not end a sentence: initials, ordinals ("am 6. Januar") and
 # common abbreviations.
 _ABBREVIATIONS = frozenset(
@@ -28,23 +30,62 @@ _ABBREVIATIONS = frozenset(
 )
 
 
-@dataclass(frozen=True)
 class Tokens:
     """The words of one document.
 
     ``words[i]`` is the i-th normalized word; ``text[starts[i]:ends[i]]`` is that word as it
     stands in the original. ``sentences`` are ``[first, last)`` word ranges in order, and
     ``sentence_of[i]`` is the sentence of word i.
+
+    Tokens made by :func:`tokenize_lazily` find ``starts``/``ends`` only when first asked:
+    most documents are compared without a passage ever being quoted, and the offset map is
+    most of the cost of tokenizing.
     """
 
-    words: list[str]
-    starts: np.ndarray
-    ends: np.ndarray
-    sentences: list[tuple[int, int]]
-    sentence_of: np.ndarray
+    __slots__ = ("_ends", "_starts", "_text", "sentence_of", "sentences", "words")
+
+    def __init__(self, words: list[str], starts: np.ndarray | None, ends: np.ndarray | None,
+                 sentences: list[tuple[int, int]], sentence_of: np.ndarray,
+                 text: str | None = None) -> None:
+        if starts is None and text is None:
+            raise ValueError("Tokens without offsets need the text to find them in")
+        self.words = words
+        self.sentences = sentences
+        self.sentence_of = sentence_of
+        self._starts = starts
+        self._ends = ends
+        self._text = text if starts is None else None
 
     def __len__(self) -> int:
         return len(self.words)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def starts(self) -> np.ndarray:
+        if self._starts is None:
+            self._locate()
+        assert self._starts is not None
+        return self._starts
+
+    @property
+    def ends(self) -> np.ndarray:
+        if self._ends is None:
+            self._locate()
+        assert self._ends is not None
+        return self._ends
+
+    def _locate(self) -> None:
+        assert self._text is not None
+        full = tokenize(self._text)
+        if full.words != self.words or full.sentences != self.sentences:  # pragma: no cover
+            raise AssertionError("plain_words and tokenize disagree; please report this text")
+        self._starts, self._ends, self._text = full.starts, full.ends, None
 
     def span(self, first: int, last: int) -> tuple[int, int]:
         """Original ``[start, end)`` of words ``first..last-1``."""
@@ -94,6 +135,53 @@ def tokenize(text: str) -> Tokens:
     sentence_of = np.repeat(np.arange(len(sentences), dtype=np.int64), lengths.astype(np.int64))
     return Tokens(words, np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64),
                   sentences, sentence_of)
+
+
+def tokenize_lazily(text: str) -> Tokens:
+    """:func:`tokenize`, finding the words by :func:`plain_words` where the text allows and
+    the offsets only when first asked for; equal to ``tokenize(text)`` in every field."""
+    lean = plain_words(text)
+    if lean is None:
+        return tokenize(text)
+    words, sentences = lean
+    lengths = np.asarray([last - first for first, last in sentences], dtype=np.int64)
+    sentence_of = np.repeat(np.arange(len(sentences), dtype=np.int64), lengths)
+    return Tokens(words, None, None, sentences, sentence_of, text=text)
+
+
+def plain_words(text: str) -> tuple[list[str], list[tuple[int, int]]] | None:
+    """``(words, sentences)`` of ``tokenize(text)`` without offsets, or ``None`` when the text
+    needs :func:`normalize`'s full treatment (see :func:`dedup.normalize.plain_fold`).
+
+    Signing needs words and sentences, not where they stand in the original. No word
+    contains a character a sentence end starts with, and a sentence end is followed by
+    whitespace, so one scan for either finds the words and, between them, the sentence ends
+    that :func:`tokenize` finds separately.
+    """
+    folded = plain_fold(text)
+    if folded is None:
+        return None
+    words: list[str] = []
+    ends: list[tuple[int, bool]] = []
+    for token in _WORD_OR_END.findall(folded):
+        if token[0] in _END_START:
+            ends.append((len(words), token[0] == "."))
+        else:
+            words.append(token)
+    n = len(words)
+    bounds = [0]
+    first = 0
+    for following, period in ends:
+        if following <= first or following >= n:
+            continue
+        if period and _no_break_before(words, following - 1):
+            continue
+        bounds.append(following)
+        first = following
+    if not n:
+        return words, []
+    bounds.append(n)
+    return words, list(pairwise(bounds))
 
 
 def _tokenize_reference(text: str) -> Tokens:

@@ -3,6 +3,8 @@ input, so a speed-up can never change a report."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +15,9 @@ from dedup.config import Config
 from dedup.models import Document
 from dedup.pipeline import prepare, sentence_profile
 from dedup.shingle import _word_hashes_reference, word_hashes
-from dedup.tokens import Tokens, _tokenize_reference, tokenize
+from dedup.tokens import Tokens, _tokenize_reference, plain_words, tokenize, tokenize_lazily
+
+from .conftest import ROOT
 
 # Words, sentence ends, abbreviations, ordinals, quotes and line breaks: what tokenizing and
 # sentence splitting decide on.
@@ -81,3 +85,49 @@ def test_band_pairs_match_reference(values: list[int], max_bucket: int) -> None:
     fast, slow = band_pairs(column, max_bucket), _band_pairs_reference(column, max_bucket)
     assert fast.dtype == slow.dtype
     assert np.array_equal(np.sort(fast), np.sort(slow))
+
+
+# Characters plain_words must either fold as normalize() does or refuse: ß and ligatures
+# (fold to several letters), marks that compose with what precedes them, mapped typography,
+# invisibles, carriage returns, tags, entities, hyphens at line ends, other scripts.
+PLAIN_PIECES = [
+    *PIECES, "ß", "ẞ", "STRASSE", "ﬁ", "ﬂ", "\u0301", "e\u0301", "é", "Ä", "A\u0308", "İ",
+    "ǰ", "\u00a0", "\t", "\r\n", "\r", "-\n", "- \n", "Ver-", "fügung", "€", "℃", "½", "Ω",
+    "ω", "ς", "Σ", "ﬅ", "\u2029", "\u2028", "&", ";", "<", ">", "\u200b", "Ⅻ", "㎏", "ǅ",
+    "\u1100", "\u1161", "한", "\U0001f600", "ŉ", "ſ", "ﬀ", "’", "‚", "—",
+]
+plain_text = st.one_of(
+    st.text(max_size=60),
+    st.lists(st.sampled_from(PLAIN_PIECES), max_size=60).map(" ".join),
+    st.lists(st.sampled_from(PLAIN_PIECES), max_size=60).map("".join),
+)
+
+
+@settings(deadline=None, max_examples=1500)
+@given(plain_text)
+def test_plain_words_are_tokenize_words_and_sentences(text: str) -> None:
+    lean = plain_words(text)
+    if lean is not None:
+        full = tokenize(text)
+        assert lean == (full.words, full.sentences)
+
+
+def test_plain_words_take_most_real_news() -> None:
+    # The fast path is only worth having if real articles take it (ß, quotes and dashes
+    # included); those that do must give exactly tokenize's words and sentences.
+    texts = [json.loads(line)["text"] for line in
+             (ROOT / "tests" / "data" / "gnad_sample.jsonl").read_text("utf-8").splitlines()]
+    taken = 0
+    for text in texts:
+        lean = plain_words(text)
+        if lean is not None:
+            taken += 1
+            full = tokenize(text)
+            assert lean == (full.words, full.sentences)
+    assert taken >= 0.9 * len(texts)
+
+
+@settings(deadline=None, max_examples=500)
+@given(plain_text)
+def test_lazily_tokenized_equals_tokenized(text: str) -> None:
+    _same_tokens(tokenize_lazily(text), tokenize(text))
