@@ -21,9 +21,10 @@ from .config import AlignConfig, Config
 from .engines import Engine, current_engine
 from .errors import InputError
 from .models import Document, Match, Report, Skipped
-from .shingle import shingle_hashes, word_hashes
+from .shingle import shingle_hashes
 from .signatures import Signer
-from .tokens import content_mask, tokenize, tokenize_lazily
+from .tokens import tokenize, tokenize_lazily
+from .vocabulary import vocabulary
 
 #: Called as ``progress(stage, done, total)``; the CLI draws bars with it, the library never.
 Progress = Callable[[str, int, int], None]
@@ -41,11 +42,11 @@ class Corpus:
 def prepare(doc: Document, config: Config) -> Prepared:
     """Tokenize a document and compute what alignment needs from it."""
     tokens = tokenize_lazily(doc.text)
-    ids = word_hashes(tokens.words)
-    stem_chars = config.align.stem_chars
-    content = content_mask(tokens.words)
-    stem_pos = np.flatnonzero(content)
-    stems = word_hashes([tokens.words[i][:stem_chars] for i in stem_pos.tolist()])
+    words = vocabulary(config.align.stem_chars)
+    numbers = words.lookup(tokens.words)
+    ids = words.hashes[numbers]
+    stem_pos = np.flatnonzero(words.content[numbers])
+    stems = words.stems[numbers[stem_pos]]
     prepared = Prepared(doc, tokens, ids, stems, stem_pos, np.zeros(len(tokens), dtype=bool))
     prepared.mark_fragments(config.align.min_sentence_words)
     return prepared
@@ -182,7 +183,7 @@ def scan(
         clusters=clusters,
         pairs=matches,
         skipped=sorted(corpus.skipped, key=lambda s: s.id),
-        stats={"compared": len(corpus.prepared), "candidates": int(len(pairs)),
+        stats={"compared": len(corpus.prepared), "candidates": len(pairs),
                "boilerplate_words": int(sum(int(p.boiler.sum()) for p in corpus.prepared))},
     )
 

@@ -15,7 +15,15 @@ from dedup.config import Config
 from dedup.models import Document
 from dedup.pipeline import prepare, sentence_profile
 from dedup.shingle import _word_hashes_reference, word_hashes
-from dedup.tokens import Tokens, _tokenize_reference, plain_words, tokenize, tokenize_lazily
+from dedup.tokens import (
+    Tokens,
+    _tokenize_reference,
+    content_mask,
+    plain_words,
+    tokenize,
+    tokenize_lazily,
+)
+from dedup.vocabulary import Vocabulary
 
 from .conftest import ROOT
 
@@ -131,3 +139,32 @@ def test_plain_words_take_most_real_news() -> None:
 @given(plain_text)
 def test_lazily_tokenized_equals_tokenized(text: str) -> None:
     _same_tokens(tokenize_lazily(text), tokenize(text))
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.one_of(st.sampled_from(PLAIN_PIECES), st.text(max_size=8)), max_size=40),
+       st.integers(1, 8), st.integers(1, 64))
+def test_vocabulary_gives_word_hashes_content_and_stems(words: list[str], stem_chars: int,
+                                                        limit: int) -> None:
+    # A small limit makes the vocabulary start over, mid-list too.
+    vocab = Vocabulary(stem_chars, limit=limit)
+    for part in (words, list(reversed(words)), words):
+        numbers = vocab.lookup(part)
+        assert np.array_equal(vocab.hashes[numbers], word_hashes(part))
+        assert np.array_equal(vocab.content[numbers], content_mask(part))
+        assert np.array_equal(vocab.stems[numbers],
+                              word_hashes([w[:stem_chars] for w in part]))
+
+
+@settings(deadline=None, max_examples=200)
+@given(plain_text)
+def test_prepare_equals_the_obvious_computation(text: str) -> None:
+    config = Config()
+    p = prepare(Document("d", text), config)
+    tokens = tokenize(text)
+    _same_tokens(p.tokens, tokens)
+    content = content_mask(tokens.words)
+    assert np.array_equal(p.word_ids, word_hashes(tokens.words))
+    assert np.array_equal(p.stem_pos, np.flatnonzero(content))
+    stems = [w[: config.align.stem_chars] for w, c in zip(tokens.words, content) if c]
+    assert np.array_equal(p.stems, word_hashes(stems))
