@@ -43,11 +43,12 @@ def reference_scan(documents: Sequence[Document], config: Config | None = None) 
     config = config or Config()
     corpus = build_corpus(documents, config)
     matches = []
-    for a, b in combinations(corpus.prepared, 2):
+    prepared = [corpus.prepare(row) for row in range(len(corpus.documents))]
+    for a, b in combinations(prepared, 2):
         verdict = verify(a, b, config.align)
         if verdict.match is not None:
             matches.append(verdict.match)
     matches.sort(key=lambda m: (m.a, m.b))
-    by_id = {p.doc.id: p.doc for p in corpus.prepared}
+    by_id = {doc.id: doc for doc in corpus.documents}
     return Report(len(documents), config.to_dict(), build_clusters(matches, by_id), matches,
                   sorted(corpus.skipped, key=lambda s: s.id))

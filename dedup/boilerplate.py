@@ -20,7 +20,6 @@ of one wire story far more.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -101,19 +100,70 @@ def is_boilerplate(
     return relatedness < config.max_relatedness
 
 
+@dataclass(frozen=True)
+class Frequent:
+    """A sentence carried by at least ``min_docs`` documents."""
+
+    key: int
+    carriers: list[int]  # the documents carrying it (rows, ascending)
+    first: tuple[int, int]  # where it first occurs: (row, sentence index)
+
+
+def frequent_sentences(keys_per_doc: Sequence[np.ndarray], min_docs: int) -> list[Frequent]:
+    """The sentences that ``min_docs`` or more documents carry, by key.
+
+    ``keys_per_doc[row]`` holds a document's sentence keys in order (:data:`NO_KEY` for a
+    sentence too short to judge). Sorted arrays, not a dict per sentence: a million articles
+    have some thirty million sentences, and almost all of them occur once.
+    """
+    lengths = np.fromiter(map(len, keys_per_doc), dtype=np.int64, count=len(keys_per_doc))
+    if not lengths.sum():
+        return []
+    keys = np.concatenate(keys_per_doc).astype(np.uint64, copy=False)
+    rows = np.repeat(np.arange(len(keys_per_doc), dtype=np.int64), lengths)
+    sentences = np.arange(len(keys), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths,
+                                                                lengths)
+    real = keys != np.uint64(NO_KEY)
+    keys, rows, sentences = keys[real], rows[real], sentences[real]
+    order = np.lexsort((sentences, rows, keys))
+    keys, rows, sentences = keys[order], rows[order], sentences[order]
+    # One entry per (key, document): its first sentence with that key.
+    new = np.ones(len(keys), dtype=bool)
+    new[1:] = (keys[1:] != keys[:-1]) | (rows[1:] != rows[:-1])
+    keys, rows, sentences = keys[new], rows[new], sentences[new]
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    counts = np.diff(np.append(starts, len(keys)))
+    out: list[Frequent] = []
+    for start, count in zip(starts[counts >= min_docs].tolist(),
+                            counts[counts >= min_docs].tolist()):
+        out.append(Frequent(int(keys[start]), rows[start : start + count].tolist(),
+                            (int(rows[start]), int(sentences[start]))))
+    return out
+
+
+def judge_sentences(
+    frequent: Sequence[Frequent], own_of: Callable[[Frequent], np.ndarray],
+    stems_of: Callable[[int], np.ndarray], config: BoilerplateConfig,
+) -> frozenset[int]:
+    """Keys of the frequent sentences that are boilerplate (:func:`is_boilerplate` on each);
+    ``own_of(sentence)`` gives its content stems, ``stems_of(row)`` a carrier's."""
+    return frozenset(f.key for f in frequent
+                     if is_boilerplate(f.carriers, own_of(f), stems_of, config))
+
+
+def documents_to_profile(frequent: Sequence[Frequent], config: BoilerplateConfig) -> list[int]:
+    """The rows :func:`judge_sentences` will ask about: first carriers and sampled ones."""
+    rows = {f.first[0] for f in frequent}
+    for f in frequent:
+        rows.update(sampled_carriers(f.carriers, config))
+    return sorted(rows)
+
+
 def boilerplate_keys(
     documents: Sequence[SentenceProfile], config: BoilerplateConfig
 ) -> frozenset[int]:
-    """Keys of the boilerplate sentences of a corpus."""
-    carriers: defaultdict[int, list[int]] = defaultdict(list)
-    where: dict[int, tuple[int, int]] = {}
-    for doc_index, profile in enumerate(documents):
-        for sentence_index, key in enumerate(profile.keys.tolist()):
-            if key == NO_KEY:
-                continue
-            if not carriers[key] or carriers[key][-1] != doc_index:
-                carriers[key].append(doc_index)
-            where.setdefault(key, (doc_index, sentence_index))
+    """Keys of the boilerplate sentences of a corpus whose profiles are all at hand."""
+    frequent = frequent_sentences([p.keys for p in documents], config.min_docs)
     stems_cache: dict[int, np.ndarray] = {}
 
     def stems_of(d: int) -> np.ndarray:
@@ -121,12 +171,7 @@ def boilerplate_keys(
             stems_cache[d] = documents[d].stems()
         return stems_cache[d]
 
-    boiler = set()
-    for key, docs in carriers.items():
-        if len(docs) < config.min_docs:
-            continue
-        doc_index, sentence_index = where[key]
-        own = documents[doc_index].sentence_stems[sentence_index]
-        if is_boilerplate(docs, own, stems_of, config):
-            boiler.add(key)
-    return frozenset(boiler)
+    def own_of(f: Frequent) -> np.ndarray:
+        return documents[f.first[0]].sentence_stems[f.first[1]]
+
+    return judge_sentences(frequent, own_of, stems_of, config)

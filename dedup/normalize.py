@@ -826,7 +826,8 @@ def _plain_table() -> dict[int, str | None]:
     to simple characters such a character is a cluster of its own, which is how the full
     path folds it."""
     tables = _tables()
-    table: dict[int, str | None] = {**str.maketrans(_MAP), **dict.fromkeys(map(ord, _DROP))}
+    table: dict[int, str | None] = {ord(k): v for k, v in _MAP.items()}
+    table.update(dict.fromkeys(map(ord, _DROP)))
     for low, high in _PLAIN_RANGES:
         for cp in range(low, high):
             char = chr(cp)

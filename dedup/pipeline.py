@@ -8,16 +8,24 @@ Stages, each in its own module and each usable alone: tokenize and shingle
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .align import Prepared, Verdict, verify
-from .boilerplate import SentenceProfile, boilerplate_keys, sentence_keys
+from .boilerplate import (
+    Frequent,
+    SentenceProfile,
+    documents_to_profile,
+    frequent_sentences,
+    judge_sentences,
+    sentence_keys,
+)
 from .candidates import candidate_pairs, collision_counts
 from .cluster import build_clusters
-from .config import AlignConfig, Config
+from .config import Config
 from .engines import Engine, current_engine
 from .errors import InputError
 from .models import Document, Match, Report, Skipped
@@ -32,11 +40,35 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class Corpus:
-    """Prepared documents with their signatures (rows in id order) and boilerplate marked."""
+    """What a scan keeps of each document it compares (rows in id order): the document, its
+    signature, its sentence keys and their lengths; and the boilerplate sentences learned.
 
-    prepared: list[Prepared]
+    Prepared documents (about 100 KB each) are not kept: verification prepares the
+    documents of each candidate pair again where it runs (:meth:`prepare`), so memory grows
+    with signatures, not with tokens.
+    """
+
+    documents: list[Document]
     signatures: np.ndarray
+    sentence_keys: list[np.ndarray]  # uint64 per sentence, NO_KEY when too short to judge
+    sentence_words: list[np.ndarray]  # words per sentence
+    boilerplate: frozenset[int]
     skipped: list[Skipped]
+    config: Config
+
+    def prepare(self, row: int) -> Prepared:
+        """Document ``row`` prepared for alignment, its boilerplate marked."""
+        return prepare_marked(self.documents[row], self.config, self.boilerplate)
+
+    @property
+    def boilerplate_words(self) -> int:
+        """Words in boilerplate sentences, over all compared documents."""
+        if not self.boilerplate or not self.sentence_keys:
+            return 0
+        keys = np.concatenate(self.sentence_keys)
+        words = np.concatenate(self.sentence_words)
+        boiler = np.fromiter(self.boilerplate, dtype=np.uint64, count=len(self.boilerplate))
+        return int(words[np.isin(keys, boiler)].sum())
 
 
 def prepare(doc: Document, config: Config) -> Prepared:
@@ -52,22 +84,25 @@ def prepare(doc: Document, config: Config) -> Prepared:
     return prepared
 
 
-def _mark_boilerplate(prepared: Sequence[Prepared], config: Config,
-                      profiles: Sequence[SentenceProfile] | None = None) -> None:
-    if profiles is None:
-        profiles = [sentence_profile(p, config.boilerplate.min_words) for p in prepared]
-    boiler = boilerplate_keys(profiles, config.boilerplate)
-    if not boiler:
-        return
-    for p, profile in zip(prepared, profiles):
-        mark_boilerplate(p, profile, boiler)
+def prepare_marked(doc: Document, config: Config, boiler: Container[int]) -> Prepared:
+    """:func:`prepare`, with the sentences whose keys are in ``boiler`` marked."""
+    p = prepare(doc, config)
+    if boiler:
+        mark_sentences(p, sentence_keys(p.tokens, config.boilerplate.min_words), boiler)
+    return p
 
 
 def mark_boilerplate(p: Prepared, profile: SentenceProfile, boiler: Container[int]) -> None:
     """Flag the words of ``p``'s sentences whose keys are in ``boiler`` (once per document:
     it drops their stems from ``p``, so compute profiles before marking)."""
-    flagged = np.fromiter((int(k) in boiler for k in profile.keys.tolist()), dtype=bool,
-                          count=len(profile.keys))
+    mark_sentences(p, profile.keys, boiler)
+
+
+def mark_sentences(p: Prepared, keys: np.ndarray, boiler: Container[int]) -> None:
+    """Flag the words of ``p``'s sentences whose ``keys`` (one per sentence) are in
+    ``boiler`` (once per document: it drops their stems from ``p``)."""
+    flagged = np.fromiter((int(k) in boiler for k in keys.tolist()), dtype=bool,
+                          count=len(keys))
     if flagged.any():
         p.set_boilerplate(flagged[p.tokens.sentence_of])
 
@@ -88,37 +123,83 @@ def sentence_profile(p: Prepared, min_words: int) -> SentenceProfile:
     return SentenceProfile(sentence_keys(p.tokens, min_words), per_sentence)
 
 
-_Prepared = tuple[Prepared, "np.ndarray | None", "SentenceProfile | None"]
+#: What signing keeps of a document: its words, and unless it is too short to compare, its
+#: signature, sentence keys and words per sentence.
+_Sketch = tuple[int, "np.ndarray | None", "np.ndarray | None", "np.ndarray | None"]
 
 
-def _prepare_chunk(context: tuple[Config, Signer], docs: Sequence[Document]) -> list[_Prepared]:
-    """Prepare, sign and profile a chunk of documents (signature and profile are None for a
-    document too short to compare). Runs in an engine's worker."""
+def _sketch_chunk(context: tuple[Config, Signer], docs: Sequence[Document]) -> list[_Sketch]:
+    """Prepare and sign a chunk of documents, keeping only what the later stages need.
+    Runs in an engine's worker: only these small results cross back."""
     config, signer = context
-    out: list[_Prepared] = []
+    out: list[_Sketch] = []
     for doc in docs:
         p = prepare(doc, config)
         if len(p.tokens) < config.shingle.min_words:
-            out.append((p, None, None))
-        else:
-            signature = signer.sign(shingle_hashes(p.word_ids, config.shingle.size))
-            out.append((p, signature, sentence_profile(p, config.boilerplate.min_words)))
+            out.append((len(p.tokens), None, None, None))
+            continue
+        signature = signer.sign(shingle_hashes(p.word_ids, config.shingle.size))
+        keys = sentence_keys(p.tokens, config.boilerplate.min_words)
+        words = np.fromiter((last - first for first, last in p.tokens.sentences),
+                            dtype=np.int64, count=len(p.tokens.sentences))
+        out.append((len(p.tokens), signature, keys, words))
     return out
 
 
+def _profile_chunk(config: Config, docs: Sequence[Document]) -> list[SentenceProfile]:
+    """Sentence profiles (content stems per sentence), for judging frequent sentences."""
+    return [sentence_profile(prepare(doc, config), config.boilerplate.min_words)
+            for doc in docs]
+
+
+class _PreparedCache:
+    """The documents a verifying worker prepared lately. Candidate pairs come sorted by their
+    first row, and a document recurs in the pairs of its copies, so a few thousand entries
+    spare most re-preparing (about 100 KB each)."""
+
+    size = 2048
+
+    def __init__(self, token: object) -> None:
+        self.token = token
+        self.entries: OrderedDict[int, Prepared] = OrderedDict()
+
+    def get(self, row: int, make: Callable[[], Prepared]) -> Prepared:
+        p = self.entries.get(row)
+        if p is None:
+            p = self.entries[row] = make()
+            if len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        else:
+            self.entries.move_to_end(row)
+        return p
+
+
+_cache = _PreparedCache(None)
+
+
 def _verify_chunk(
-    context: tuple[Sequence[Prepared], AlignConfig], pairs: Sequence[Sequence[int]]
+    context: tuple[Sequence[Document], frozenset[int], Config, object],
+    pairs: Sequence[Sequence[int]],
 ) -> list[Match | None]:
-    """Verify a chunk of candidate pairs (row numbers). Runs in an engine's worker."""
-    prepared, align_config = context
-    return [verify(prepared[i], prepared[j], align_config).match for i, j in pairs]
+    """Verify a chunk of candidate pairs (row numbers), preparing their documents here.
+    Runs in an engine's worker; ``token`` tells one scan's rows from another's."""
+    global _cache
+    documents, boiler, config, token = context
+    if _cache.token is not token:
+        _cache = _PreparedCache(token)
+    cache = _cache
+
+    def prepared(row: int) -> Prepared:
+        return cache.get(row, lambda: prepare_marked(documents[row], config, boiler))
+
+    return [verify(prepared(i), prepared(j), config.align).match for i, j in pairs]
 
 
 def build_corpus(
     documents: Sequence[Document], config: Config, progress: Progress | None = None,
     engine: Engine | None = None,
 ) -> Corpus:
-    """Prepare, sign and mark boilerplate for every document long enough to compare.
+    """Sign every document long enough to compare and learn the corpus's boilerplate.
 
     ``engine`` runs the per-document work (default: in this process, in order); the corpus
     is the same whatever runs it."""
@@ -132,25 +213,52 @@ def build_corpus(
             )
         seen[doc.id] = doc
     signer = Signer(config.lsh.num_perm, config.lsh.seed)
-    prepared: list[Prepared] = []
+    kept: list[Document] = []
     rows: list[np.ndarray] = []
-    profiles: list[SentenceProfile] = []
+    keys: list[np.ndarray] = []
+    lengths: list[np.ndarray] = []
     skipped: list[Skipped] = []
     engine = engine or current_engine()
     signing = None if progress is None else (
         lambda done: progress("signing", done, len(ordered)))
-    for p, signature, profile in engine.map(_prepare_chunk, (config, signer), ordered, signing):
-        if signature is None or profile is None:
-            skipped.append(Skipped(p.doc.id, f"too short to compare ({len(p.tokens)} words, "
-                                             f"need {config.shingle.min_words})"))
+    sketches = engine.map(_sketch_chunk, (config, signer), ordered, signing)
+    for doc, (words, signature, doc_keys, doc_lengths) in zip(ordered, sketches):
+        if signature is None or doc_keys is None or doc_lengths is None:
+            skipped.append(Skipped(doc.id, f"too short to compare ({words} words, "
+                                           f"need {config.shingle.min_words})"))
         else:
-            prepared.append(p)
+            kept.append(doc)
             rows.append(signature)
-            profiles.append(profile)
+            keys.append(doc_keys)
+            lengths.append(doc_lengths)
+    del sketches
     signatures = (np.vstack(rows) if rows
                   else np.zeros((0, config.lsh.num_perm), dtype=np.uint32))
-    _mark_boilerplate(prepared, config, profiles)
-    return Corpus(prepared, signatures, skipped)
+    del rows
+    boiler = _learn_boilerplate(kept, keys, config, engine)
+    return Corpus(kept, signatures, keys, lengths, boiler, skipped, config)
+
+
+def _learn_boilerplate(documents: list[Document], keys: list[np.ndarray], config: Config,
+                       engine: Engine) -> frozenset[int]:
+    """The boilerplate rule over the corpus: profiles only of the documents it looks at."""
+    frequent = frequent_sentences(keys, config.boilerplate.min_docs)
+    if not frequent:
+        return frozenset()
+    needed = documents_to_profile(frequent, config.boilerplate)
+    profiles = dict(zip(needed, engine.map(_profile_chunk, config,
+                                           [documents[row] for row in needed])))
+    stems: dict[int, np.ndarray] = {}
+
+    def stems_of(row: int) -> np.ndarray:
+        if row not in stems:
+            stems[row] = profiles[row].stems()
+        return stems[row]
+
+    def own_of(f: Frequent) -> np.ndarray:
+        return profiles[f.first[0]].sentence_stems[f.first[1]]
+
+    return judge_sentences(frequent, own_of, stems_of, config.boilerplate)
 
 
 def scan(
@@ -171,11 +279,11 @@ def scan(
     pairs = candidate_pairs(corpus.signatures, config.lsh.min_collisions, config.lsh.max_bucket)
     verifying = None if progress is None else (
         lambda done: progress("verifying", done, len(pairs)))
-    verdicts = engine.map(_verify_chunk, (corpus.prepared, config.align), pairs.tolist(),
-                          verifying)
+    verdicts = engine.map(_verify_chunk, (corpus.documents, corpus.boilerplate, config,
+                                          object()), pairs.tolist(), verifying)
     matches = [match for match in verdicts if match is not None]
     matches.sort(key=lambda m: (m.a, m.b))
-    by_id = {p.doc.id: p.doc for p in corpus.prepared}
+    by_id = {doc.id: doc for doc in corpus.documents}
     clusters = build_clusters(matches, by_id)
     return Report(
         documents=len(documents),
@@ -183,8 +291,8 @@ def scan(
         clusters=clusters,
         pairs=matches,
         skipped=sorted(corpus.skipped, key=lambda s: s.id),
-        stats={"compared": len(corpus.prepared), "candidates": len(pairs),
-               "boilerplate_words": int(sum(int(p.boiler.sum()) for p in corpus.prepared))},
+        stats={"compared": len(corpus.documents), "candidates": int(len(pairs)),
+               "boilerplate_words": corpus.boilerplate_words},
     )
 
 
@@ -214,7 +322,7 @@ def explain(
         a, b = b, a
     others = [d for d in context if d.id not in (a.id, b.id)]
     corpus = build_corpus([a, b, *others], config)
-    index = {p.doc.id: n for n, p in enumerate(corpus.prepared)}
+    index = {doc.id: n for n, doc in enumerate(corpus.documents)}
     for doc in (a, b):
         if doc.id not in index:
             words = len(tokenize(doc.text))
@@ -222,6 +330,6 @@ def explain(
                              f"{config.shingle.min_words})")
     i, j = index[a.id], index[b.id]
     collisions = collision_counts(corpus.signatures, i, j)
-    verdict = verify(corpus.prepared[i], corpus.prepared[j], config.align)
+    verdict = verify(corpus.prepare(i), corpus.prepare(j), config.align)
     return Explanation(a, b, collisions, config.lsh.num_perm,
                        collisions >= config.lsh.min_collisions, verdict)

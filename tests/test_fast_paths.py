@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.align import Prepared
-from dedup.boilerplate import SentenceProfile, sentence_keys
+from dedup.boilerplate import NO_KEY, Frequent, SentenceProfile, frequent_sentences, sentence_keys
 from dedup.config import Config
 from dedup.models import Document
 from dedup.pipeline import prepare, sentence_profile
@@ -168,3 +168,29 @@ def test_prepare_equals_the_obvious_computation(text: str) -> None:
     assert np.array_equal(p.stem_pos, np.flatnonzero(content))
     stems = [w[: config.align.stem_chars] for w, c in zip(tokens.words, content) if c]
     assert np.array_equal(p.stems, word_hashes(stems))
+
+
+def _frequent_reference(keys_per_doc: list[np.ndarray], min_docs: int) -> list[Frequent]:
+    """The obvious dict of carriers, document by document, sentence by sentence."""
+    carriers: dict[int, list[int]] = {}
+    where: dict[int, tuple[int, int]] = {}
+    for row, keys in enumerate(keys_per_doc):
+        for sentence, key in enumerate(keys.tolist()):
+            if key == NO_KEY:
+                continue
+            rows = carriers.setdefault(key, [])
+            if not rows or rows[-1] != row:
+                rows.append(row)
+            where.setdefault(key, (row, sentence))
+    return sorted((Frequent(k, rows, where[k]) for k, rows in carriers.items()
+                   if len(rows) >= min_docs), key=lambda f: f.key)
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(st.lists(st.sampled_from([NO_KEY, 1, 2, 3, 2**63, 2**64 - 1, 7]),
+                         max_size=8), max_size=12),
+       st.integers(1, 5))
+def test_frequent_sentences_match_reference(keys: list[list[int]], min_docs: int) -> None:
+    arrays = [np.asarray(k, dtype=np.uint64) for k in keys]
+    fast = sorted(frequent_sentences(arrays, min_docs), key=lambda f: f.key)
+    assert fast == _frequent_reference(arrays, min_docs)

@@ -169,7 +169,7 @@ def step_noise(archive: str, sample: str, seed: str, share: str) -> dict[str, An
 
     def rate(docs: list[Document]) -> tuple[float, int, int]:
         built = build_corpus(docs, config)
-        n = len(built.prepared)
+        n = len(built.documents)
         found = candidate_pairs(built.signatures, config.lsh.min_collisions,
                                 config.lsh.max_bucket)
         return len(found) / (n * (n - 1) / 2), len(found), n
