@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -186,8 +187,13 @@ def _masked_ids(prepared: Prepared, side: int) -> np.ndarray:
     return ids
 
 
-def verify(a: Prepared, b: Prepared, config: AlignConfig) -> Verdict:
-    """Align documents ``a`` and ``b`` and decide their relation (``a.doc.id < b.doc.id``)."""
+def verify(a: Prepared, b: Prepared, config: AlignConfig, *, all_scores: bool = True) -> Verdict:
+    """Align documents ``a`` and ``b`` and decide their relation (``a.doc.id < b.doc.id``).
+
+    With ``all_scores=False`` (what scans and checks use: they keep only the match), the
+    order excess, the costliest measurement (``order_shuffles`` LCS runs), is computed only
+    when the decision needs it (content words align at least ``rewrite_lcs``, and the pair is
+    not a copy); otherwise it is NaN in the verdict. The match is the same either way."""
     counted_a, counted_b = a.counted, b.counted
     if counted_a == 0 or counted_b == 0:
         return Verdict(None, "nothing but boilerplate and fragments to compare")
@@ -219,7 +225,15 @@ def verify(a: Prepared, b: Prepared, config: AlignConfig) -> Verdict:
     verbatim_b = np.count_nonzero(covered_b) / counted_b
 
     content, reworded = _content_alignment(a, b, covered_a, covered_b, config)
-    excess = order_excess(a, b, covered_a, covered_b, config)
+    measured: list[float] = []
+
+    def excess() -> float:
+        if not measured:
+            measured.append(order_excess(a, b, covered_a, covered_b, config))
+        return measured[0]
+
+    if all_scores:
+        excess()
     aligned_a_mask = covered_a.copy()
     aligned_b_mask = covered_b.copy()
     for (sa, sb), _share in reworded:
@@ -238,14 +252,15 @@ def verify(a: Prepared, b: Prepared, config: AlignConfig) -> Verdict:
         "aligned_coverage_a": aligned_a,
         "aligned_coverage_b": aligned_b,
         "content_alignment": content,
-        "order_excess": excess,
+        "order_excess": measured[0] if measured else float("nan"),
         "longest_passage_words": float(longest),
     }
     shorter_first = counted_a <= counted_b
     relation, reason = _decide(verbatim_a, verbatim_b, aligned_a, aligned_b, shorter_first,
                                content, excess, longest, config)
+    scores["order_excess"] = measured[0] if measured else float("nan")
     verdict = Verdict(None, reason, verbatim_a, verbatim_b, aligned_a, aligned_b, content,
-                      excess, longest, scores=scores)
+                      scores["order_excess"], longest, scores=scores)
     if relation is None:
         return verdict
 
@@ -334,9 +349,11 @@ def order_excess(
 
 def _decide(
     verbatim_a: float, verbatim_b: float, aligned_a: float, aligned_b: float,
-    shorter_first: bool, content: float, excess: float, longest: int, config: AlignConfig,
+    shorter_first: bool, content: float, excess_of: Callable[[], float], longest: int,
+    config: AlignConfig,
 ) -> tuple[Relation | None, str]:
-    """The relation the measurements support, and the rule that decided, in words."""
+    """The relation the measurements support, and the rule that decided, in words
+    (``excess_of()`` measures the order excess, asked for only where a rule needs it)."""
     threshold = config.duplicate_coverage
     if verbatim_a >= threshold and verbatim_b >= threshold:
         return "duplicate", f"both sides >= {threshold:.0%} inside shared passages"
@@ -356,6 +373,7 @@ def _decide(
             return "partial", f"shares a verbatim passage of {longest} words"
         return None, (f"no verbatim passage of {config.min_passage_words}+ words; content "
                       f"alignment {content:.2f} < {config.rewrite_lcs}")
+    excess = excess_of()
     if excess >= config.rewrite_order_excess:
         return "rewrite", (
             f"content words align in order: {content:.2f} of the shorter document "

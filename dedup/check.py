@@ -268,7 +268,7 @@ def _verify_chunk(
         b = archived[other] if is_archived else prepared[other]
         if a.doc.id > b.doc.id:
             a, b = b, a
-        out.append(verify(a, b, align).match)
+        out.append(verify(a, b, align, all_scores=False).match)
     return out
 
 

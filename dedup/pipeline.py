@@ -192,7 +192,8 @@ def _verify_chunk(
     def prepared(row: int) -> Prepared:
         return cache.get(row, lambda: prepare_marked(documents[row], config, boiler))
 
-    return [verify(prepared(i), prepared(j), config.align).match for i, j in pairs]
+    return [verify(prepared(i), prepared(j), config.align, all_scores=False).match
+            for i, j in pairs]
 
 
 def build_corpus(
