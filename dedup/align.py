@@ -18,7 +18,6 @@ coverage, so a stock sentence neither creates a passage nor dilutes a real one.
 from __future__ import annotations
 
 import random
-from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -97,32 +96,30 @@ def exact_runs(a_ids: np.ndarray, b_ids: np.ndarray, seed: int) -> list[Run]:
     Runs compete for words: the longest are kept first and a word of either document
     belongs to at most one run, so a repeated phrase is not counted twice.
     """
+    # Same runs as _reference.exact_runs_reference, with the seed matches found and strung
+    # into runs as whole arrays (the first 32 positions in b of each seed of a).
     ka = shingle_hashes64(a_ids, seed)
     kb = shingle_hashes64(b_ids, seed)
     if len(ka) == 0 or len(kb) == 0:
         return []
-    common = np.intersect1d(ka, kb, assume_unique=False)
-    if len(common) == 0:
+    order_b = np.argsort(kb, kind="stable")
+    sorted_b = kb[order_b]
+    lo = np.searchsorted(sorted_b, ka, side="left")
+    count = np.minimum(np.searchsorted(sorted_b, ka, side="right") - lo, 32)
+    total = int(count.sum())
+    if total == 0:
         return []
-    positions_b: defaultdict[int, list[int]] = defaultdict(list)
-    for j in np.flatnonzero(np.isin(kb, common)).tolist():
-        positions_b[int(kb[j])].append(j)
-    hits = [
-        (j - i, i)
-        for i in np.flatnonzero(np.isin(ka, common)).tolist()
-        for j in positions_b[int(ka[i])][:32]
-    ]
-    hits.sort()
-    runs: list[Run] = []
-    start_diag, start_i = hits[0]
-    prev_i = start_i
-    for diag, i in hits[1:]:
-        if diag == start_diag and i == prev_i + 1:
-            prev_i = i
-            continue
-        runs.append(Run(start_i, start_i + start_diag, prev_i - start_i + seed))
-        start_diag, start_i, prev_i = diag, i, i
-    runs.append(Run(start_i, start_i + start_diag, prev_i - start_i + seed))
+    i = np.repeat(np.arange(len(ka), dtype=np.int64), count)
+    j = order_b[np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+                + np.repeat(lo, count)].astype(np.int64)
+    diag = j - i
+    order = np.lexsort((i, diag))
+    diag, i = diag[order], i[order]
+    starts = np.flatnonzero(np.concatenate(
+        [[True], (diag[1:] != diag[:-1]) | (i[1:] != i[:-1] + 1)]))
+    ends = np.append(starts[1:], total) - 1
+    runs = [Run(a, a + d, last - a + seed) for a, d, last
+            in zip(i[starts].tolist(), diag[starts].tolist(), i[ends].tolist())]
     runs.sort(key=lambda r: (-r.length, r.a, r.b))
     used_a = np.zeros(len(a_ids), dtype=bool)
     used_b = np.zeros(len(b_ids), dtype=bool)
@@ -289,25 +286,35 @@ def _content_alignment(
     and the sentence pairs it aligns as reworded (not already inside verbatim passages)."""
     if len(a.stems) == 0 or len(b.stems) == 0:
         return 0.0, []
-    blocks = LCSseq.editops(a.stems.tolist(), b.stems.tolist()).as_matching_blocks()
-    pair_counts: Counter[tuple[int, int]] = Counter()
-    matched = 0
-    for block in blocks:
-        for offset in range(block.size):
-            ia = int(a.stem_pos[block.a + offset])
-            ib = int(b.stem_pos[block.b + offset])
-            matched += 1
-            pair_counts[(int(a.tokens.sentence_of[ia]), int(b.tokens.sentence_of[ib]))] += 1
+    # Same as _reference.content_alignment_reference, with the aligned words counted per
+    # sentence pair as arrays rather than one word at a time.
+    blocks = [block for block in
+              LCSseq.editops(a.stems.tolist(), b.stems.tolist()).as_matching_blocks()
+              if block.size]
+    sizes = np.fromiter((block.size for block in blocks), dtype=np.int64, count=len(blocks))
+    matched = int(sizes.sum())
     share = matched / min(len(a.stems), len(b.stems))
+    if matched == 0:
+        return share, []
+    within = np.arange(matched, dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    at_a = np.repeat(np.fromiter((block.a for block in blocks), dtype=np.int64,
+                                 count=len(blocks)), sizes) + within
+    at_b = np.repeat(np.fromiter((block.b for block in blocks), dtype=np.int64,
+                                 count=len(blocks)), sizes) + within
+    sentence_a = a.tokens.sentence_of[a.stem_pos[at_a]]
+    sentence_b = b.tokens.sentence_of[b.stem_pos[at_b]]
+    width = len(b.tokens.sentences)
+    pairs, counts = np.unique(sentence_a * width + sentence_b, return_counts=True)
 
     content_per_sentence_a = np.bincount(a.tokens.sentence_of[a.stem_pos],
                                          minlength=len(a.tokens.sentences))
     content_per_sentence_b = np.bincount(b.tokens.sentence_of[b.stem_pos],
                                          minlength=len(b.tokens.sentences))
     reworded: list[tuple[tuple[int, int], float]] = []
-    for (sa, sb), count in sorted(pair_counts.items()):
+    for code, count in zip(pairs.tolist(), counts.tolist()):
         if count < config.reworded_min_words:
             continue
+        sa, sb = divmod(code, width)
         smaller = min(content_per_sentence_a[sa], content_per_sentence_b[sb])
         sentence_share = count / max(1, smaller)
         if sentence_share < config.reworded_min_share:

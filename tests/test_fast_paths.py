@@ -4,12 +4,14 @@ input, so a speed-up can never change a report."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.align import Prepared
+from dedup._reference import content_alignment_reference, exact_runs_reference
+from dedup.align import Prepared, _content_alignment, exact_runs
 from dedup.boilerplate import NO_KEY, Frequent, SentenceProfile, frequent_sentences, sentence_keys
 from dedup.config import Config
 from dedup.models import Document
@@ -194,3 +196,44 @@ def test_frequent_sentences_match_reference(keys: list[list[int]], min_docs: int
     arrays = [np.asarray(k, dtype=np.uint64) for k in keys]
     fast = sorted(frequent_sentences(arrays, min_docs), key=lambda f: f.key)
     assert fast == _frequent_reference(arrays, min_docs)
+
+
+word_ids = st.lists(st.integers(0, 6), max_size=120).map(lambda v: np.asarray(v, np.uint64))
+
+
+@settings(deadline=None, max_examples=400)
+@given(word_ids, word_ids, st.integers(1, 5))
+def test_exact_runs_match_reference(a: np.ndarray, b: np.ndarray, seed: int) -> None:
+    # A 7-word alphabet: repeated phrases, seeds found more than 32 times, competing runs.
+    assert exact_runs(a, b, seed) == exact_runs_reference(a, b, seed)
+
+
+def test_exact_runs_match_reference_on_real_copies() -> None:
+    texts = [json.loads(line)["text"] for line in
+             (ROOT / "tests" / "data" / "gnad_sample.jsonl").read_text("utf-8").splitlines()]
+    config = Config()
+    prepared = [prepare(Document(str(n), t), config) for n, t in enumerate(texts)]
+    pairs = [(p, q) for p in prepared for q in prepared]
+    pairs += [(p, prepare(Document("trim", p.doc.text[: len(p.doc.text) // 2] + " Ende. "
+                                   + p.doc.text), config)) for p in prepared]
+    for p, q in pairs:
+        assert exact_runs(p.word_ids, q.word_ids, 4) == exact_runs_reference(
+            p.word_ids, q.word_ids, 4)
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.sampled_from(PIECES[:20] + ["Wien", "Straße", "kommen"]), max_size=80),
+       st.lists(st.sampled_from(PIECES[:20] + ["Wien", "Straße", "kommen"]), max_size=80),
+       st.integers(0, 2**32))
+def test_content_alignment_matches_reference(words_a: list[str], words_b: list[str],
+                                             mask_seed: int) -> None:
+    config = Config()
+    a = prepare(Document("a", " ".join(words_a)), config)
+    b = prepare(Document("b", " ".join(words_b)), config)
+    rng = np.random.default_rng(mask_seed)
+    covered_a = rng.random(len(a.tokens)) < 0.4
+    covered_b = rng.random(len(b.tokens)) < 0.4
+    align = replace(config.align, reworded_min_words=1)
+    for cfg in (config.align, align):
+        assert _content_alignment(a, b, covered_a, covered_b, cfg) == \
+            content_alignment_reference(a, b, covered_a, covered_b, cfg)
