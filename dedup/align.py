@@ -310,6 +310,9 @@ def _content_alignment(
                                          minlength=len(a.tokens.sentences))
     content_per_sentence_b = np.bincount(b.tokens.sentence_of[b.stem_pos],
                                          minlength=len(b.tokens.sentences))
+    # Share of each sentence inside verbatim passages (what covered[first:last].mean() gives).
+    inside_a = _covered_share(covered_a, a.tokens)
+    inside_b = _covered_share(covered_b, b.tokens)
     reworded: list[tuple[tuple[int, int], float]] = []
     for code, count in zip(pairs.tolist(), counts.tolist()):
         if count < config.reworded_min_words:
@@ -319,12 +322,21 @@ def _content_alignment(
         sentence_share = count / max(1, smaller)
         if sentence_share < config.reworded_min_share:
             continue
-        fa, la = a.tokens.sentences[sa]
-        fb, lb = b.tokens.sentences[sb]
-        if covered_a[fa:la].mean() > 0.5 and covered_b[fb:lb].mean() > 0.5:
+        if inside_a[sa] > 0.5 and inside_b[sb] > 0.5:
             continue  # already a verbatim passage
         reworded.append(((sa, sb), min(1.0, sentence_share)))
     return share, reworded
+
+
+def _covered_share(covered: np.ndarray, tokens: Tokens) -> list[float]:
+    """Per sentence, the share of its words that are ``covered``."""
+    if not tokens.sentences:
+        return []
+    firsts = np.fromiter((first for first, _ in tokens.sentences), dtype=np.int64,
+                         count=len(tokens.sentences))
+    sizes = np.diff(np.append(firsts, len(covered)))
+    counts = np.add.reduceat(covered.astype(np.int64), firsts)
+    return (counts / sizes).tolist()
 
 
 def order_excess(

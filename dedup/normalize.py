@@ -67,7 +67,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Normalized", "normalize", "plain_fold"]
+__all__ = ["Normalized", "normalize", "plain_fold", "plain_fold_origins"]
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -860,8 +860,39 @@ def plain_fold(text: str) -> str | None:
     offset map, so it serves what needs words but no offsets (signing), at a fraction of the
     cost; ``tests/test_fast_paths.py`` checks the equivalence.
     """
+    folded = _plain_fold(text, None)
+    return folded
+
+
+def plain_fold_origins(text: str) -> tuple[str, np.ndarray | None] | None:
+    """:func:`plain_fold` and, per character of its result, the index of the original
+    character it came from (``None`` when they are the same: nothing was replaced).
+
+    A replaced character is its own cluster, so every character it became maps back to it,
+    as in :func:`normalize`'s offsets; dropped characters map from nothing.
+    """
+    replaced: list[tuple[int, int]] = []
+    folded = _plain_fold(text, replaced)
+    if folded is None:
+        return None
+    if not replaced:
+        return folded, None
+    lengths = np.ones(len(text), dtype=np.int64)
+    where, sizes = zip(*replaced)
+    lengths[list(where)] = sizes
+    return folded, np.repeat(np.arange(len(text), dtype=np.int64), lengths)
+
+
+def _plain_fold(text: str, replaced: list[tuple[int, int]] | None) -> str | None:
     table = _plain_table()
-    mapped = _plain_pattern().sub(lambda m: table[ord(m.group())] or "", text)
+
+    def replace(match: re.Match[str]) -> str:
+        out = table[ord(match.group())] or ""
+        if replaced is not None:
+            replaced.append((match.start(), len(out)))
+        return out
+
+    mapped = _plain_pattern().sub(replace, text)
     if (_tables().special.search(mapped) is not None or "\r" in mapped or "<" in mapped
             or ("&" in mapped and ";" in mapped) or _HYPHEN_BREAK.search(mapped) is not None):
         return None
