@@ -336,7 +336,8 @@ def _covered_share(covered: np.ndarray, tokens: Tokens) -> list[float]:
                          count=len(tokens.sentences))
     sizes = np.diff(np.append(firsts, len(covered)))
     counts = np.add.reduceat(covered.astype(np.int64), firsts)
-    return (counts / sizes).tolist()
+    shares: list[float] = (counts / sizes).tolist()
+    return shares
 
 
 def order_excess(
