@@ -31,7 +31,7 @@ from .errors import InputError
 from .models import Document, Match, Report, Skipped
 from .shingle import shingle_hashes
 from .signatures import Signer
-from .tokens import tokenize, tokenize_lazily
+from .tokens import sentence_lengths, tokenize, tokenize_lazily
 from .vocabulary import vocabulary
 
 #: Called as ``progress(stage, done, total)``; the CLI draws bars with it, the library never.
@@ -140,8 +140,7 @@ def _sketch_chunk(context: tuple[Config, Signer], docs: Sequence[Document]) -> l
             continue
         signature = signer.sign(shingle_hashes(p.word_ids, config.shingle.size))
         keys = sentence_keys(p.tokens, config.boilerplate.min_words)
-        words = np.fromiter((last - first for first, last in p.tokens.sentences),
-                            dtype=np.int64, count=len(p.tokens.sentences))
+        words = sentence_lengths(p.tokens.sentences)
         out.append((len(p.tokens), signature, keys, words))
     return out
 
@@ -292,7 +291,7 @@ def scan(
         clusters=clusters,
         pairs=matches,
         skipped=sorted(corpus.skipped, key=lambda s: s.id),
-        stats={"compared": len(corpus.documents), "candidates": int(len(pairs)),
+        stats={"compared": len(corpus.documents), "candidates": len(pairs),
                "boilerplate_words": corpus.boilerplate_words},
     )
 

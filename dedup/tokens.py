@@ -25,8 +25,7 @@ _END_START = frozenset("\n.!?…")
 # A period after these does not end a sentence: initials, ordinals ("am 6. Januar") and
 # common abbreviations.
 _ABBREVIATIONS = frozenset(
-    "dr prof nr bzw vgl ca usw etc mr mrs ms st jr sr inc co ltd str abs art "
-    "jan feb mär apr jun jul aug sep sept okt nov dez vs mio mrd".split()
+    ["dr", "prof", "nr", "bzw", "vgl", "ca", "usw", "etc", "mr", "mrs", "ms", "st", "jr", "sr", "inc", "co", "ltd", "str", "abs", "art", "jan", "feb", "mär", "apr", "jun", "jul", "aug", "sep", "sept", "okt", "nov", "dez", "vs", "mio", "mrd"]
 )
 
 
@@ -146,9 +145,17 @@ def tokenize_lazily(text: str) -> Tokens:
     if lean is None:
         return tokenize(text)
     words, sentences = lean
-    lengths = np.asarray([last - first for first, last in sentences], dtype=np.int64)
+    lengths = sentence_lengths(sentences)
     sentence_of = np.repeat(np.arange(len(sentences), dtype=np.int64), lengths)
     return Tokens(words, None, None, sentences, sentence_of, text=text)
+
+
+def sentence_lengths(sentences: list[tuple[int, int]]) -> np.ndarray:
+    """Words per sentence (int64)."""
+    if not sentences:
+        return np.zeros(0, dtype=np.int64)
+    bounds = np.asarray(sentences, dtype=np.int64)
+    return bounds[:, 1] - bounds[:, 0]
 
 
 def plain_offsets(text: str, words: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
