@@ -25,6 +25,7 @@ from .pipeline import Explanation, explain, scan
 from .progress import ProgressLine
 from .report import FORMATS, quote, render
 from .settings import load_settings
+from .store import ids_of, select
 
 F = TypeVar("F", bound=Callable[..., Any])
 RELATIONS = ("duplicate", "contains", "contained", "rewrite", "partial")
@@ -77,11 +78,14 @@ def _progress_line(quiet: bool) -> ProgressLine:
 
 
 def _read(paths: Sequence[str], id_field: str, text_field: str, quiet: bool,
-          progress: ProgressLine | None = None, stdin: IO[bytes] | None = None) -> Corpus:
-    """The documents in ``paths``, with warnings on stderr unless ``quiet``."""
+          progress: ProgressLine | None = None, stdin: IO[bytes] | None = None, *,
+          spool: bool = False) -> Corpus:
+    """The documents in ``paths``, with warnings on stderr unless ``quiet``; with ``spool``,
+    their texts wait in a temporary file (see :class:`dedup.store.DocumentStore`)."""
     if progress:
         progress("reading", 0, 0)
-    corpus = read_corpus(paths, id_field=id_field, text_field=text_field, stdin=stdin)
+    corpus = read_corpus(paths, id_field=id_field, text_field=text_field, stdin=stdin,
+                         spool=spool)
     if progress:
         progress("reading", len(corpus.documents), 0)
         progress.close()
@@ -188,7 +192,7 @@ def scan_command(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: 
     config = load_settings(config_file).config
     _check_writable(output)
     with _progress_line(quiet) as progress:
-        corpus = _read(paths, id_field, text_field, quiet, progress)
+        corpus = _read(paths, id_field, text_field, quiet, progress, spool=True)
         engine = _engine(workers, engine_kind, scheduler)
         try:
             with using_engine(engine):
@@ -198,8 +202,12 @@ def scan_command(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: 
             if close is not None:
                 close()
     report.skipped = sorted([*corpus.skipped, *report.skipped], key=lambda s: s.id)
-    texts = {d.id: d.text for d in corpus.documents}
-    meta = {d.id: d.meta() for d in corpus.documents}
+    # Reports quote and describe only documents in pairs: read just those texts again.
+    involved = {x for m in report.pairs for x in (m.a, m.b)}
+    shown = select(corpus.documents, [n for n, doc_id in enumerate(ids_of(corpus.documents))
+                                      if doc_id in involved])
+    texts = {d.id: d.text for d in shown}
+    meta = {d.id: d.meta() for d in shown}
     _write(output, render(report, fmt, texts, meta))
     if any(m.relation in failing for m in report.pairs):
         sys.exit(1)
@@ -437,7 +445,7 @@ def index_build_command(paths: tuple[str, ...], location: str, force: bool, quie
 
     config = load_settings(config_file).config
     with _progress_line(quiet) as progress:
-        corpus = _read(paths, id_field, text_field, quiet, progress)
+        corpus = _read(paths, id_field, text_field, quiet, progress, spool=True)
         result = build_index(location, corpus.documents, config, force=force,
                              progress=progress, engine=make_engine(workers))
     skipped = len(corpus.skipped) + len(result.skipped)

@@ -46,7 +46,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from itertools import pairwise
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -57,11 +56,12 @@ from .align import Prepared
 from .boilerplate import NO_KEY, sentence_keys
 from .config import Config
 from .engines import Engine, SerialEngine
-from .errors import ConfigError, DedupError, InputError
+from .errors import ConfigError, DedupError
 from .models import Document, Skipped
 from .pipeline import prepare
 from .shingle import shingle_hashes
 from .signatures import Signer
+from .store import in_id_order
 
 T = TypeVar("T")
 I = TypeVar("I", bound="Index")
@@ -449,7 +449,7 @@ def sign_documents(
     to compare come out as :class:`Skipped` (a scan skips them too, and they are never
     indexed). Raises :class:`InputError` for an id given twice. ``engine`` runs the work
     (default: this process); the results do not depend on it."""
-    ordered = _in_id_order(documents)
+    ordered = in_id_order(documents)
     report = None if progress is None else (lambda done: progress(stage, done, len(ordered)))
     return (engine or SerialEngine()).map(_sign_chunk, config, ordered, report)
 
@@ -460,22 +460,13 @@ def index_entries(
 ) -> Iterator[Entry | Skipped]:
     """Like :func:`sign_documents`, but only the index entries (lighter across processes),
     produced a slice at a time so that a large build holds only its entries."""
-    ordered = _in_id_order(documents)
+    ordered = in_id_order(documents)
     engine = engine or SerialEngine()
     for start in range(0, len(ordered), slice_size):
         part = ordered[start : start + slice_size]
         report = None if progress is None else (
             lambda done, start=start: progress("signing", start + done, len(ordered)))
         yield from engine.map(_entry_chunk, config, part, report)
-
-
-def _in_id_order(documents: Sequence[Document]) -> list[Document]:
-    ordered = sorted(documents, key=lambda d: d.id)
-    for previous, doc in pairwise(ordered):
-        if previous.id == doc.id:
-            raise InputError(f"document id '{doc.id}' appears twice: {previous.origin or '?'} "
-                             f"and {doc.origin or '?'}; ids must be unique")
-    return ordered
 
 
 def _sign_chunk(config: Config, docs: Sequence[Document]) -> list[Signed | Skipped]:

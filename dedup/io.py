@@ -25,9 +25,11 @@ Decisions, so that callers and users can rely on them:
   becomes ``Skipped(id, "empty text")`` with a warning, not an error.
 * **Memory.** JSONL and CSV are streamed line by line, so a corpus never has to fit in memory
   at once; one very large document (tens of MB) is read normally.
-* **Side effects.** The reader only opens its inputs for reading; it never writes, creates or
-  touches files. Reading CSV raises the process-wide ``csv.field_size_limit`` so that a
-  large article fits in one field.
+* **Side effects.** The reader only opens its inputs for reading; it never writes to,
+  creates or touches them. With ``spool=True`` it writes the texts to an anonymous
+  temporary file of its own (created already unlinked, so nothing remains however the process
+  ends). Reading CSV raises the process-wide ``csv.field_size_limit`` so that a large article
+  fits in one field.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from typing import IO, Any, Literal, cast
 
 from dedup.errors import InputError
 from dedup.models import Document, Skipped
+from dedup.store import DocumentStore
 
 __all__ = ["Corpus", "iter_documents", "read_corpus"]
 
@@ -79,13 +82,14 @@ _Item = tuple[Document | Skipped, str]
 class Corpus:
     """Everything read from the inputs.
 
-    ``documents`` are sorted by id. ``skipped`` are the documents left out, with the reason,
+    ``documents`` are sorted by id (a :class:`~dedup.store.DocumentStore` when read with
+    ``spool=True``). ``skipped`` are the documents left out, with the reason,
     also sorted by id. ``warnings`` are one-line messages for the user
     ("corpus/a.txt: empty text, skipped"), in the order of ``skipped`` followed by notes about
     inputs that held no documents.
     """
 
-    documents: list[Document]
+    documents: Sequence[Document]
     skipped: list[Skipped]
     warnings: list[str]
 
@@ -97,6 +101,7 @@ def read_corpus(
     text_field: str = "text",
     stdin: IO[bytes] | None = None,
     allow_empty: bool = False,
+    spool: bool = False,
 ) -> Corpus:
     """Read every input in ``paths`` into one :class:`Corpus`.
 
@@ -109,6 +114,10 @@ def read_corpus(
     twice (in one input or across inputs), and when no documents are found at all, unless
     ``allow_empty`` (e.g. for a batch that may legitimately be empty).
 
+    ``spool=True`` keeps the texts in a temporary file instead of memory (a
+    :class:`~dedup.store.DocumentStore`): for corpora too large to hold, since a scan reads
+    each text once to sign it and again only if it is in a candidate pair.
+
     >>> corpus = read_corpus(["corpus/", "extra.jsonl"])  # doctest: +SKIP
     >>> [d.id for d in corpus.documents]  # doctest: +SKIP
     ['a.txt', 'sub/b.txt', 'wire-17']
@@ -116,7 +125,7 @@ def read_corpus(
     if isinstance(paths, str):
         # A bare string is a Sequence[str] of characters: reading "c", "o", ... is never meant.
         raise TypeError("paths must be a list of paths, not a single string")
-    documents: list[Document] = []
+    documents: list[Document] | DocumentStore = DocumentStore() if spool else []
     skipped: list[tuple[Skipped, str]] = []
     input_warnings: list[str] = []
     seen: dict[str, str] = {}
@@ -139,12 +148,17 @@ def read_corpus(
             f"no documents found in {', '.join(paths)}; "
             "give .txt/.md files, a directory, or .jsonl/.csv"
         )
-    documents.sort(key=lambda document: document.id)
+    ordered: Sequence[Document]
+    if isinstance(documents, DocumentStore):
+        ordered = documents.seal().sorted_by_id()
+    else:
+        documents.sort(key=lambda document: document.id)
+        ordered = documents
     skipped.sort(key=lambda entry: entry[0].id)
     warnings = [f"{origin}: {entry.reason}, skipped" for entry, origin in skipped]
     warnings.extend(sorted(input_warnings))
     return Corpus(
-        documents=documents,
+        documents=ordered,
         skipped=[entry for entry, _ in skipped],
         warnings=warnings,
     )

@@ -31,6 +31,7 @@ from .errors import InputError
 from .models import Document, Match, Report, Skipped
 from .shingle import shingle_hashes
 from .signatures import Signer
+from .store import ids_of, in_id_order, select
 from .tokens import sentence_lengths, tokenize, tokenize_lazily
 from .vocabulary import vocabulary
 
@@ -48,7 +49,7 @@ class Corpus:
     with signatures, not with tokens.
     """
 
-    documents: list[Document]
+    documents: Sequence[Document]  # a DocumentStore view when scanning a store
     signatures: np.ndarray
     sentence_keys: list[np.ndarray]  # uint64 per sentence, NO_KEY when too short to judge
     sentence_words: list[np.ndarray]  # words per sentence
@@ -203,17 +204,9 @@ def build_corpus(
 
     ``engine`` runs the per-document work (default: in this process, in order); the corpus
     is the same whatever runs it."""
-    ordered = sorted(documents, key=lambda d: d.id)
-    seen: dict[str, Document] = {}
-    for doc in ordered:
-        if doc.id in seen:
-            raise InputError(
-                f"document id '{doc.id}' appears twice: {seen[doc.id].origin or '?'} and "
-                f"{doc.origin or '?'}; ids must be unique"
-            )
-        seen[doc.id] = doc
+    ordered = in_id_order(documents)
     signer = Signer(config.lsh.num_perm, config.lsh.seed)
-    kept: list[Document] = []
+    kept: list[int] = []
     rows: list[np.ndarray] = []
     keys: list[np.ndarray] = []
     lengths: list[np.ndarray] = []
@@ -222,12 +215,13 @@ def build_corpus(
     signing = None if progress is None else (
         lambda done: progress("signing", done, len(ordered)))
     sketches = engine.map(_sketch_chunk, (config, signer), ordered, signing)
-    for doc, (words, signature, doc_keys, doc_lengths) in zip(ordered, sketches):
+    ids = ids_of(ordered)
+    for position, (words, signature, doc_keys, doc_lengths) in enumerate(sketches):
         if signature is None or doc_keys is None or doc_lengths is None:
-            skipped.append(Skipped(doc.id, f"too short to compare ({words} words, "
-                                           f"need {config.shingle.min_words})"))
+            skipped.append(Skipped(ids[position], f"too short to compare ({words} words, "
+                                                  f"need {config.shingle.min_words})"))
         else:
-            kept.append(doc)
+            kept.append(position)
             rows.append(signature)
             keys.append(doc_keys)
             lengths.append(doc_lengths)
@@ -235,11 +229,12 @@ def build_corpus(
     signatures = (np.vstack(rows) if rows
                   else np.zeros((0, config.lsh.num_perm), dtype=np.uint32))
     del rows
-    boiler = _learn_boilerplate(kept, keys, config, engine)
-    return Corpus(kept, signatures, keys, lengths, boiler, skipped, config)
+    compared = select(ordered, kept)
+    boiler = _learn_boilerplate(compared, keys, config, engine)
+    return Corpus(compared, signatures, keys, lengths, boiler, skipped, config)
 
 
-def _learn_boilerplate(documents: list[Document], keys: list[np.ndarray], config: Config,
+def _learn_boilerplate(documents: Sequence[Document], keys: list[np.ndarray], config: Config,
                        engine: Engine) -> frozenset[int]:
     """The boilerplate rule over the corpus: profiles only of the documents it looks at."""
     frequent = frequent_sentences(keys, config.boilerplate.min_docs)
@@ -247,7 +242,7 @@ def _learn_boilerplate(documents: list[Document], keys: list[np.ndarray], config
         return frozenset()
     needed = documents_to_profile(frequent, config.boilerplate)
     profiles = dict(zip(needed, engine.map(_profile_chunk, config,
-                                           [documents[row] for row in needed])))
+                                           select(documents, needed))))
     stems: dict[int, np.ndarray] = {}
 
     def stems_of(row: int) -> np.ndarray:
@@ -283,7 +278,10 @@ def scan(
                                           object()), pairs.tolist(), verifying)
     matches = [match for match in verdicts if match is not None]
     matches.sort(key=lambda m: (m.a, m.b))
-    by_id = {doc.id: doc for doc in corpus.documents}
+    # Only matched documents are read again (a store keeps texts on disk).
+    matched = sorted({int(row) for (i, j), verdict in zip(pairs.tolist(), verdicts)
+                      if verdict is not None for row in (i, j)})
+    by_id = {doc.id: doc for doc in select(corpus.documents, matched)}
     clusters = build_clusters(matches, by_id)
     return Report(
         documents=len(documents),

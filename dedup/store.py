@@ -1,0 +1,186 @@
+"""Documents whose texts wait on disk: what lets a scan's memory grow with signatures.
+
+A million news articles are about 3.5 GB of text, and a scan needs each text twice: once to
+sign it, and again for the few documents in candidate pairs, to align them. A
+:class:`DocumentStore` keeps each document's id, origin and metadata in memory and writes its
+text to one anonymous temporary file (created already unlinked, so nothing is left behind
+whatever happens to the process), from where :meth:`DocumentStore.__getitem__` reads it back.
+It is a ``Sequence[Document]``, so everything that takes documents takes a store.
+
+Worker processes forked from the one holding the store read the same file (``pread``, no
+shared file position). Pickling a store, as an engine does to send work to another machine,
+sends its documents themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import weakref
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO, Any, overload
+
+from .errors import InputError
+from .models import Document
+
+_META = ("title", "source", "date", "url")
+
+
+class _Spool:
+    """The temporary file, shared by a store and its views; closed when the last of them is
+    gone (or by :meth:`DocumentStore.close`)."""
+
+    def __init__(self) -> None:
+        self.file: IO[bytes] = tempfile.TemporaryFile(prefix="dedup-texts-")
+        self._closer = weakref.finalize(self, self.file.close)
+
+    def close(self) -> None:
+        self._closer()
+
+
+class DocumentStore(Sequence[Document]):
+    """Documents in the order they were added (or as :meth:`sorted_by_id` / :meth:`select`
+    arrange them); texts on disk, everything else in memory (about 250 bytes a document)."""
+
+    def __init__(self) -> None:
+        self._spool = _Spool()
+        self._file = self._spool.file
+        self._heads: list[tuple[str, str, tuple[str | None, ...]]] = []
+        self._offsets = array("q")
+        self._sizes = array("q")
+        self._end = 0
+        self._rows: Sequence[int] | None = None  # a view's rows into the records
+        self._sealed = False
+
+    # building
+
+    def add(self, doc: Document) -> None:
+        """Append a document (only to a store that is not a view)."""
+        if self._sealed:
+            raise TypeError("a sealed document store (or a view of one) is read-only")
+        data = doc.text.encode("utf-8", "surrogatepass")
+        self._file.write(data)
+        self._heads.append((doc.id, doc.origin, tuple(getattr(doc, f) for f in _META)))
+        self._offsets.append(self._end)
+        self._sizes.append(len(data))
+        self._end += len(data)
+
+    append = add
+
+    def extend(self, docs: Iterable[Document]) -> None:
+        for doc in docs:
+            self.add(doc)
+
+    def seal(self) -> DocumentStore:
+        """Finish adding: flush the texts to the file, so that reads (and worker processes
+        forked from now on, which share the file) see all of them. Returns the store."""
+        if not self._sealed:
+            self._file.flush()
+            self._sealed = True
+        return self
+
+    def _view(self, rows: Sequence[int]) -> DocumentStore:
+        self.seal()
+        view = DocumentStore.__new__(DocumentStore)
+        view._spool, view._file, view._heads = self._spool, self._file, self._heads
+        view._offsets, view._sizes, view._end = self._offsets, self._sizes, self._end
+        view._rows = rows
+        view._sealed = True
+        return view
+
+    def sorted_by_id(self) -> DocumentStore:
+        """The same documents in id order (a view; no text is read)."""
+        rows = self._record_rows()
+        order = sorted(range(len(rows)), key=lambda i: self._heads[rows[i]][0])
+        return self._view(array("q", (rows[i] for i in order)))
+
+    def select(self, positions: Iterable[int]) -> DocumentStore:
+        """The documents at ``positions`` of this store, in that order (a view)."""
+        rows = self._record_rows()
+        return self._view(array("q", (rows[p] for p in positions)))
+
+    @property
+    def ids(self) -> list[str]:
+        """The ids, in order (no text is read)."""
+        return [self._heads[r][0] for r in self._record_rows()]
+
+    # reading
+
+    def _record_rows(self) -> Sequence[int]:
+        return range(len(self._heads)) if self._rows is None else self._rows
+
+    def _document(self, record: int) -> Document:
+        self.seal()
+        doc_id, origin, meta = self._heads[record]
+        size = self._sizes[record]
+        data = os.pread(self._file.fileno(), size, self._offsets[record]) if size else b""
+        if len(data) != size:  # pragma: no cover - the file is ours and unlinked
+            raise OSError(f"document store: short read for '{doc_id}'")
+        title, source, date, url = meta
+        return Document(doc_id, data.decode("utf-8", "surrogatepass"), title=title,
+                        source=source, date=date, url=url, origin=origin)
+
+    def __len__(self) -> int:
+        return len(self._record_rows())
+
+    @overload
+    def __getitem__(self, index: int) -> Document: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Document]: ...
+
+    def __getitem__(self, index: int | slice) -> Document | list[Document]:
+        rows = self._record_rows()
+        if isinstance(index, slice):
+            return [self._document(r) for r in rows[index]]
+        return self._document(rows[index])
+
+    def __iter__(self) -> Iterator[Document]:
+        for record in self._record_rows():
+            yield self._document(record)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Another process may not see this file (a remote dask worker): send the documents.
+        return (list, (list(self),))
+
+    def close(self) -> None:
+        """Release the file now (the store and its views cannot be read afterwards)."""
+        self._spool.close()
+
+    def __enter__(self) -> DocumentStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def in_id_order(documents: Sequence[Document]) -> Sequence[Document]:
+    """``documents`` sorted by id (a store stays a store, its texts unread); raises
+    :class:`InputError` naming both places of an id given twice."""
+    if isinstance(documents, DocumentStore):
+        ordered: Sequence[Document] = documents.sorted_by_id()
+        ids = ordered.ids  # type: ignore[attr-defined]
+    else:
+        ordered = sorted(documents, key=lambda d: d.id)
+        ids = [d.id for d in ordered]
+    for k in range(1, len(ids)):
+        if ids[k] == ids[k - 1]:
+            first, second = ordered[k - 1], ordered[k]
+            raise InputError(f"document id '{second.id}' appears twice: {first.origin or '?'} "
+                             f"and {second.origin or '?'}; ids must be unique")
+    return ordered
+
+
+def select(documents: Sequence[Document], positions: Sequence[int]) -> Sequence[Document]:
+    """The documents at ``positions``: a view of a store, else a list."""
+    if isinstance(documents, DocumentStore):
+        return documents.select(positions)
+    return [documents[p] for p in positions]
+
+
+def ids_of(documents: Sequence[Document]) -> list[str]:
+    """The ids of ``documents`` in order (a store reads no text for them)."""
+    if isinstance(documents, DocumentStore):
+        return documents.ids
+    return [d.id for d in documents]
