@@ -170,30 +170,81 @@ def generate(count: int, seed: int = DEFAULT_SEED,
         yield document(seed, i, dup_rate)
 
 
+def _documents(job: tuple[int, int, int, float]) -> list[Generated]:
+    start, end, seed, dup_rate = job
+    return [document(seed, i, dup_rate) for i in range(start, end)]
+
+
 def write_corpus(path: Path, count: int, seed: int = DEFAULT_SEED,
-                 dup_rate: float = DEFAULT_DUP_RATE) -> dict[str, int]:
+                 dup_rate: float = DEFAULT_DUP_RATE, *, jobs: int = 1,
+                 prefix: Path | None = None) -> dict[str, int]:
     """Write ``count`` documents as JSONL to ``path`` (and the gold copies to
-    ``path.gold.jsonl``); returns the number of documents per kind."""
+    ``path.gold.jsonl``); returns the number of documents per kind.
+
+    Document ``i`` depends only on ``(seed, i)``, so ``prefix`` (a smaller corpus of the same
+    seed and rate, with its gold file) is copied as the first documents, and ``jobs``
+    processes generate the rest in order."""
     counts: dict[str, int] = {}
+    done = 0
     with open(path, "w", encoding="utf-8") as out, \
             open(str(path) + ".gold.jsonl", "w", encoding="utf-8") as gold:
-        for g in generate(count, seed, dup_rate):
-            out.write(json.dumps({"id": g.id, "text": g.text}, ensure_ascii=False) + "\n")
-            counts[g.kind] = counts.get(g.kind, 0) + 1
-            if g.source is not None:
-                gold.write(json.dumps({"id": g.id, "source": g.source, "kind": g.kind}) + "\n")
+        if prefix is not None:
+            copied = {json.loads(line)["id"]: json.loads(line)
+                      for line in Path(str(prefix) + ".gold.jsonl").read_text("utf-8")
+                      .splitlines()}
+            with open(prefix, encoding="utf-8") as f:
+                for line in f:
+                    if done == count:
+                        break
+                    out.write(line)
+                    doc_id = json.loads(line)["id"]
+                    kind = copied[doc_id]["kind"] if doc_id in copied else "original"
+                    counts[kind] = counts.get(kind, 0) + 1
+                    if doc_id in copied:
+                        gold.write(json.dumps(copied[doc_id]) + "\n")
+                    done += 1
+        chunk = 5000
+        work = [(start, min(start + chunk, count), seed, dup_rate)
+                for start in range(done, count, chunk)]
+        if jobs > 1 and len(work) > 1:
+            import multiprocessing
+
+            chain()  # built once, inherited by the forked workers
+            pool = multiprocessing.get_context("fork").Pool(jobs)
+            parts: Iterator[list[Generated]] = pool.imap(_documents, work)
+        else:
+            pool = None
+            parts = map(_documents, work)
+        try:
+            for part in parts:
+                for g in part:
+                    out.write(json.dumps({"id": g.id, "text": g.text}, ensure_ascii=False)
+                              + "\n")
+                    counts[g.kind] = counts.get(g.kind, 0) + 1
+                    if g.source is not None:
+                        gold.write(json.dumps({"id": g.id, "source": g.source, "kind": g.kind})
+                                   + "\n")
+        finally:
+            if pool is not None:
+                pool.close()
+                pool.join()
     return counts
 
 
 def cached_corpus(count: int, seed: int = DEFAULT_SEED,
-                  dup_rate: float = DEFAULT_DUP_RATE) -> Path:
-    """The corpus file under benchmarks/out/perf, generated on first use."""
+                  dup_rate: float = DEFAULT_DUP_RATE, jobs: int = 1) -> Path:
+    """The corpus file under benchmarks/out/perf, generated on first use (starting from the
+    largest smaller one already there)."""
     folder = Path(__file__).resolve().parent.parent / "out" / "perf"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"corpus-{count}-{seed}-{dup_rate}.jsonl"
     if not path.exists():
+        smaller = [p for p in folder.glob(f"corpus-*-{seed}-{dup_rate}.jsonl")
+                   if int(p.name.split("-")[1]) < count
+                   and Path(str(p) + ".gold.jsonl").exists()]
+        prefix = max(smaller, key=lambda p: int(p.name.split("-")[1]), default=None)
         tmp = path.with_suffix(".tmp")
-        write_corpus(tmp, count, seed, dup_rate)
+        write_corpus(tmp, count, seed, dup_rate, jobs=jobs, prefix=prefix)
         Path(str(tmp) + ".gold.jsonl").replace(str(path) + ".gold.jsonl")
         tmp.replace(path)
     return path
@@ -205,8 +256,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--dup-rate", type=float, default=DEFAULT_DUP_RATE)
     parser.add_argument("-o", "--output", type=Path, required=True)
+    parser.add_argument("--jobs", type=int, default=1, help="processes generating (default 1)")
     args = parser.parse_args(argv)
-    counts = write_corpus(args.output, args.docs, args.seed, args.dup_rate)
+    counts = write_corpus(args.output, args.docs, args.seed, args.dup_rate, jobs=args.jobs)
     print(json.dumps(counts), file=sys.stderr)
 
 
