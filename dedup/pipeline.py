@@ -207,7 +207,6 @@ def build_corpus(
     ordered = in_id_order(documents)
     signer = Signer(config.lsh.num_perm, config.lsh.seed)
     kept: list[int] = []
-    rows: list[np.ndarray] = []
     keys: list[np.ndarray] = []
     lengths: list[np.ndarray] = []
     skipped: list[Skipped] = []
@@ -216,19 +215,21 @@ def build_corpus(
         lambda done: progress("signing", done, len(ordered)))
     sketches = engine.map(_sketch_chunk, (config, signer), ordered, signing)
     ids = ids_of(ordered)
+    # Into one matrix as the per-document arrays are let go: at a million articles a list of
+    # signatures and a stacked copy would be 2 GB at once.
+    compared_count = sum(1 for sketch in sketches if sketch[1] is not None)
+    signatures = np.empty((compared_count, config.lsh.num_perm), dtype=np.uint32)
     for position, (words, signature, doc_keys, doc_lengths) in enumerate(sketches):
         if signature is None or doc_keys is None or doc_lengths is None:
             skipped.append(Skipped(ids[position], f"too short to compare ({words} words, "
                                                   f"need {config.shingle.min_words})"))
         else:
+            signatures[len(kept)] = signature
             kept.append(position)
-            rows.append(signature)
             keys.append(doc_keys)
             lengths.append(doc_lengths)
+        sketches[position] = (words, None, None, None)
     del sketches
-    signatures = (np.vstack(rows) if rows
-                  else np.zeros((0, config.lsh.num_perm), dtype=np.uint32))
-    del rows
     compared = select(ordered, kept)
     boiler = _learn_boilerplate(compared, keys, config, engine)
     return Corpus(compared, signatures, keys, lengths, boiler, skipped, config)
