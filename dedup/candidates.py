@@ -8,7 +8,13 @@ Jaccard J, and a pair is a candidate when it reaches ``min_collisions`` (see
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from .engines import Engine
 
 
 def _buckets(column: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -77,22 +83,53 @@ def _band_pairs_reference(column: np.ndarray, max_bucket: int) -> np.ndarray:
     return np.concatenate(codes)
 
 
-def candidate_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int) -> np.ndarray:
+def candidate_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int,
+                    engine: Engine | None = None) -> np.ndarray:
     """Row pairs ``(i, j)``, ``i < j``, colliding in at least ``min_collisions`` bands.
 
     ``signatures`` is ``(documents, num_perm)``. Returns an ``(m, 2)`` int64 array sorted
     by ``i`` then ``j``, so the result does not depend on anything but the signatures.
+
+    Bands are independent until their collisions are counted, so ``engine`` (default: this
+    process) finds the colliding pairs of groups of bands in parallel, each group counted on
+    its own; only ``(pair, count)`` arrays come back to be summed, never signatures.
     """
-    n = signatures.shape[0]
+    n, bands = signatures.shape
     if n < 2:
         return np.zeros((0, 2), dtype=np.int64)
-    per_band = [band_pairs(signatures[:, band], max_bucket) for band in range(signatures.shape[1])]
-    codes = np.concatenate(per_band) if per_band else np.zeros(0, dtype=np.int64)
+    groups = [range(start, min(start + BANDS_PER_TASK, bands))
+              for start in range(0, bands, BANDS_PER_TASK)]
+    context = (signatures, max_bucket)
+    counted = (engine.map(_count_groups, context, groups) if engine is not None
+               else _count_groups(context, groups))
+    codes = np.concatenate([c for c, _ in counted]) if counted else np.zeros(0, np.int64)
+    counts = np.concatenate([k for _, k in counted]) if counted else np.zeros(0, np.int64)
     if len(codes) == 0:
         return np.zeros((0, 2), dtype=np.int64)
-    unique, counts = np.unique(codes, return_counts=True)
-    kept = unique[counts >= min_collisions]
+    order = np.argsort(codes, kind="stable")
+    codes, counts = codes[order], counts[order]
+    starts = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
+    totals = np.add.reduceat(counts, starts)
+    kept = codes[starts][totals >= min_collisions]
     return np.stack((kept // n, kept % n), axis=1)
+
+
+#: Bands whose collisions one task finds and counts: 32 tasks at 256 permutations, enough
+#: for a process pool to spread them (it runs fewer than 32 items in the calling process).
+BANDS_PER_TASK = 8
+
+
+def _count_groups(context: tuple[np.ndarray, int],
+                  groups: Sequence[range]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """For each group of bands: the codes of the pairs colliding in it, and in how many of
+    its bands. Runs in an engine's worker."""
+    signatures, max_bucket = context
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    for group in groups:
+        codes = np.concatenate([band_pairs(signatures[:, band], max_bucket) for band in group])
+        unique, counts = np.unique(codes, return_counts=True)
+        out.append((unique, counts.astype(np.int64)))
+    return out
 
 
 def collision_counts(signatures: np.ndarray, i: int, j: int) -> int:

@@ -44,3 +44,14 @@ def test_result_is_sorted_and_pairs_are_ordered() -> None:
 
 def test_fewer_than_two_documents_give_no_pairs() -> None:
     assert candidate_pairs(np.zeros((1, 8), dtype=np.uint32), 1, 50).shape == (0, 2)
+
+
+def test_bands_counted_in_worker_processes_give_the_same_pairs() -> None:
+    # 64 bands in groups of BANDS_PER_TASK, spread over two processes, then summed.
+    from dedup.engines.local import ProcessEngine
+
+    signatures = _planted(np.random.default_rng(11), 300, 64, 120)
+    expected = candidate_pairs(signatures, 5, 50)
+    assert len(expected) > 0
+    pooled = candidate_pairs(signatures, 5, 50, ProcessEngine(2, chunk_size=1, min_items=1))
+    assert pooled.tolist() == expected.tolist()
