@@ -1,14 +1,17 @@
 # mypy: allow-untyped-calls
 """The pipeline's chunked stages on a dask.distributed cluster (``pip install dedup[dask]``).
 
-The same chunk functions as the local engines run as dask tasks: the context (the documents,
-later the prepared corpus) is scattered to the workers once, and each task gets chunk bounds
-and returns its chunk's results; the client concatenates them in input order, so the report
-is the one :class:`dedup.engines.SerialEngine` gives.
+The same chunk functions as the local engines run as dask tasks: a map's context (the
+documents; the signature matrix) and items are scattered to the workers once, and each task
+gets chunk bounds and returns its chunk's results; the client concatenates them in input
+order, so the report is the one :class:`dedup.engines.SerialEngine` gives.
 
-Only preparing/signing and verifying run on the cluster in this version; candidates,
-boilerplate and clustering run on the client (they need all signatures; a band-partitioned
-candidate stage is future work). The algorithm modules never import this module.
+On the cluster: preparing and signing, profiling the documents the boilerplate rule samples,
+finding and counting candidate collisions (tasks partitioned by groups of bands: only
+``(pair, count)`` arrays come back, to be summed by the client), and verifying. On the
+client: judging frequent sentences, summing collision counts, clustering. The scatter is a
+broadcast, so every worker receives the whole context of a map (all documents to sign; the
+whole signature matrix to count bands of). The algorithm modules never import this module.
 """
 
 from __future__ import annotations
