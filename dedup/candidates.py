@@ -8,6 +8,8 @@ Jaccard J, and a pair is a candidate when it reaches ``min_collisions`` (see
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -84,7 +86,7 @@ def _band_pairs_reference(column: np.ndarray, max_bucket: int) -> np.ndarray:
 
 
 def candidate_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int,
-                    engine: Engine | None = None) -> np.ndarray:
+                    engine: Engine | None = None, *, spill: bool = False) -> np.ndarray:
     """Row pairs ``(i, j)``, ``i < j``, colliding in at least ``min_collisions`` bands.
 
     ``signatures`` is ``(documents, num_perm)``. Returns an ``(m, 2)`` int64 array sorted
@@ -93,25 +95,98 @@ def candidate_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int
     Bands are independent until their collisions are counted, so ``engine`` (default: this
     process) finds the colliding pairs of groups of bands in parallel, each group counted on
     its own; only ``(pair, count)`` arrays come back to be summed, never signatures.
+
+    Chance collisions grow faster than the corpus (75 million colliding pairs at 100,000
+    articles, 805 million at a million), and summing them all at once is the peak of a
+    scan's memory. With ``spill``, each group's counted pairs go to a temporary directory
+    instead, cut into ranges of first rows, and each range is summed on its own: memory
+    holds one range, not all pairs. The workers of ``engine`` must see this machine's temporary
+    directory (local processes, a dask LocalCluster). Same result either way.
     """
     n, bands = signatures.shape
     if n < 2:
         return np.zeros((0, 2), dtype=np.int64)
     groups = [range(start, min(start + BANDS_PER_TASK, bands))
               for start in range(0, bands, BANDS_PER_TASK)]
+    if spill:
+        return _spilled_pairs(signatures, min_collisions, max_bucket, engine, groups)
     context = (signatures, max_bucket)
     counted = (engine.map(_count_groups, context, groups) if engine is not None
                else _count_groups(context, groups))
     codes = np.concatenate([c for c, _ in counted]) if counted else np.zeros(0, np.int64)
     counts = np.concatenate([k for _, k in counted]) if counted else np.zeros(0, np.int64)
+    return _pairs(_sum_counts(codes, counts, min_collisions), n)
+
+
+def _pairs(codes: np.ndarray, n: int) -> np.ndarray:
+    return np.stack((codes // n, codes % n), axis=1)
+
+
+def _sum_counts(codes: np.ndarray, counts: np.ndarray, min_collisions: int) -> np.ndarray:
+    """The codes whose counts sum to at least ``min_collisions``, ascending."""
     if len(codes) == 0:
-        return np.zeros((0, 2), dtype=np.int64)
+        return np.zeros(0, dtype=np.int64)
     order = np.argsort(codes, kind="stable")
     codes, counts = codes[order], counts[order]
     starts = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
-    totals = np.add.reduceat(counts, starts)
-    kept = codes[starts][totals >= min_collisions]
-    return np.stack((kept // n, kept % n), axis=1)
+    totals = np.add.reduceat(counts.astype(np.int64), starts)
+    return np.asarray(codes[starts][totals >= min_collisions], dtype=np.int64)
+
+
+#: Documents per range of first rows when counting spilled pairs (at least 32 ranges, so that
+#: a process pool shares them): about 20 million colliding pairs each at a million articles.
+ROWS_PER_RANGE = 25_000
+
+
+def _spilled_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int,
+                   engine: Engine | None, groups: list[range]) -> np.ndarray:
+    n = len(signatures)
+    ranges = max(32, -(-n // ROWS_PER_RANGE))
+    # Codes are first * n + second: a range of first rows is a range of codes.
+    bounds = np.asarray([(k * n // ranges) * n for k in range(ranges)] + [n * n],
+                        dtype=np.int64)
+    with tempfile.TemporaryDirectory(prefix="dedup-candidates-") as folder:
+        spill_context = (signatures, max_bucket, folder, bounds)
+        if engine is not None:
+            engine.map(_spill_groups, spill_context, groups)
+        else:
+            _spill_groups(spill_context, groups)
+        sum_context = (folder, [g.start for g in groups], min_collisions)
+        items = list(range(ranges))
+        kept = (engine.map(_sum_range, sum_context, items) if engine is not None
+                else _sum_range(sum_context, items))
+    return _pairs(np.concatenate(kept), n)
+
+
+def _spill_groups(context: tuple[np.ndarray, int, str, np.ndarray],
+                  groups: Sequence[range]) -> list[None]:
+    """Count each group's colliding pairs and write them, ascending, with where each range of
+    first rows starts. Runs in an engine's worker."""
+    signatures, max_bucket, folder, bounds = context
+    for (codes, counts), group in zip(_count_groups((signatures, max_bucket), groups), groups):
+        base = os.path.join(folder, f"g{group.start}")
+        np.save(base + "-codes.npy", codes)
+        np.save(base + "-counts.npy", counts.astype(np.uint8))  # at most BANDS_PER_TASK
+        np.save(base + "-cuts.npy", np.searchsorted(codes, bounds))
+    return [None] * len(groups)
+
+
+def _sum_range(context: tuple[str, list[int], int], ranges: Sequence[int]) -> list[np.ndarray]:
+    """Sum the spilled counts of each range of first rows over all groups; the pairs that
+    reach ``min_collisions``. Runs in an engine's worker."""
+    folder, starts, min_collisions = context
+    files = []
+    for start in starts:
+        base = os.path.join(folder, f"g{start}")
+        files.append((np.load(base + "-codes.npy", mmap_mode="r"),
+                      np.load(base + "-counts.npy", mmap_mode="r"),
+                      np.load(base + "-cuts.npy")))
+    out = []
+    for k in ranges:
+        codes = np.concatenate([c[cuts[k] : cuts[k + 1]] for c, _, cuts in files])
+        counts = np.concatenate([m[cuts[k] : cuts[k + 1]] for _, m, cuts in files])
+        out.append(_sum_counts(codes, counts, min_collisions))
+    return out
 
 
 #: Bands whose collisions one task finds and counts: 32 tasks at 256 permutations, enough

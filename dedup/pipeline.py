@@ -273,7 +273,7 @@ def scan(
     engine = engine or current_engine()
     corpus = build_corpus(documents, config, progress, engine)
     pairs = candidate_pairs(corpus.signatures, config.lsh.min_collisions, config.lsh.max_bucket,
-                            engine)
+                            engine, spill=getattr(engine, "shares_tempdir", False))
     verifying = None if progress is None else (
         lambda done: progress("verifying", done, len(pairs)))
     verdicts = engine.map(_verify_chunk, (corpus.documents, corpus.boilerplate, config,

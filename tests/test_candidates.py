@@ -55,3 +55,31 @@ def test_bands_counted_in_worker_processes_give_the_same_pairs() -> None:
     assert len(expected) > 0
     pooled = candidate_pairs(signatures, 5, 50, ProcessEngine(2, chunk_size=1, min_items=1))
     assert pooled.tolist() == expected.tolist()
+
+
+@settings(deadline=None, max_examples=40)
+@given(seed=st.integers(0, 10_000), docs=st.integers(0, 70), min_collisions=st.integers(1, 12))
+def test_spilled_counting_finds_the_same_pairs(seed: int, docs: int,
+                                               min_collisions: int) -> None:
+    # Counting in ranges of first rows (32 of them even for a handful of documents, so that
+    # many ranges are empty or hold one row) gives the pairs of counting all at once.
+    signatures = _planted(np.random.default_rng(seed), docs, 32, docs // 2)
+    expected = reference_candidates(signatures, min_collisions).tolist()
+    assert candidate_pairs(signatures, min_collisions, 10_000, spill=True).tolist() == expected
+    assert candidate_pairs(signatures, min_collisions, 3, spill=True).tolist() == \
+        candidate_pairs(signatures, min_collisions, 3).tolist()
+
+
+def test_spilled_counting_in_worker_processes_leaves_nothing_behind() -> None:
+    import tempfile
+    from pathlib import Path
+
+    from dedup.engines.local import ProcessEngine
+
+    before = set(Path(tempfile.gettempdir()).glob("dedup-candidates-*"))
+    signatures = _planted(np.random.default_rng(12), 400, 64, 150)
+    expected = candidate_pairs(signatures, 5, 50)
+    assert len(expected) > 0
+    engine = ProcessEngine(2, chunk_size=2, min_items=1)
+    assert candidate_pairs(signatures, 5, 50, engine, spill=True).tolist() == expected.tolist()
+    assert set(Path(tempfile.gettempdir()).glob("dedup-candidates-*")) == before

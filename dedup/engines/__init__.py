@@ -22,6 +22,10 @@ ChunkFn = Callable[[C, Sequence[T]], list[R]]
 
 
 class Engine(Protocol):
+    #: Whether every worker sees this machine's temporary directory (then stages may hand
+    #: data over through files there instead of memory).
+    shares_tempdir: bool
+
     def map(self, fn: Callable[[C, Sequence[T]], list[R]], context: C, items: Sequence[T],
             progress: Callable[[int], None] | None = None) -> list[R]:
         """``fn`` over chunks of ``items``; results in input order. ``progress(done)`` is
@@ -31,6 +35,8 @@ class Engine(Protocol):
 
 class SerialEngine:
     """Everything in the calling process, in order (the reference for every other engine)."""
+
+    shares_tempdir = True
 
     def __init__(self, chunk_size: int = 256) -> None:
         self.chunk_size = chunk_size

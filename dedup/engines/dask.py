@@ -42,6 +42,8 @@ class DaskEngine:
             raise ImportError(
                 "the dask engine needs dask.distributed: pip install 'dedup[dask]'") from exc
         self._cluster = None
+        #: A LocalCluster's workers run on this machine; an existing cluster's may not.
+        self.shares_tempdir = scheduler is None
         if scheduler is None:
             self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
                                          processes=True, dashboard_address=None)

@@ -42,6 +42,8 @@ class ProcessEngine:
     document would be pickled back whole for nothing).
     """
 
+    shares_tempdir = True
+
     def __init__(self, workers: int, chunk_size: int = 64, min_items: int = 32) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
