@@ -202,12 +202,16 @@ def scan_command(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: 
             if close is not None:
                 close()
     report.skipped = sorted([*corpus.skipped, *report.skipped], key=lambda s: s.id)
-    # Reports quote and describe only documents in pairs: read just those texts again.
-    involved = {x for m in report.pairs for x in (m.a, m.b)}
-    shown = select(corpus.documents, [n for n, doc_id in enumerate(ids_of(corpus.documents))
-                                      if doc_id in involved])
-    texts = {d.id: d.text for d in shown}
-    meta = {d.id: d.meta() for d in shown}
+    # The text and HTML reports quote documents in pairs: read just those texts again (JSON
+    # and CSV give offsets only, and a million-article scan has hundreds of thousands).
+    texts: dict[str, str] = {}
+    meta: dict[str, dict[str, str]] = {}
+    if fmt in ("text", "html"):
+        involved = {x for m in report.pairs for x in (m.a, m.b)}
+        shown = select(corpus.documents, [n for n, doc_id in enumerate(ids_of(corpus.documents))
+                                          if doc_id in involved])
+        texts = {d.id: d.text for d in shown}
+        meta = {d.id: d.meta() for d in shown}
     _write(output, render(report, fmt, texts, meta))
     if any(m.relation in failing for m in report.pairs):
         sys.exit(1)

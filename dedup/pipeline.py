@@ -146,10 +146,22 @@ def _sketch_chunk(context: tuple[Config, Signer], docs: Sequence[Document]) -> l
     return out
 
 
-def _profile_chunk(config: Config, docs: Sequence[Document]) -> list[SentenceProfile]:
-    """Sentence profiles (content stems per sentence), for judging frequent sentences."""
-    return [sentence_profile(prepare(doc, config), config.boilerplate.min_words)
-            for doc in docs]
+#: What judging frequent sentences needs of one document: its unique content stems, and the
+#: stems of those of its sentences that are the first occurrence of a frequent sentence.
+_Stems = tuple[np.ndarray, dict[int, np.ndarray]]
+
+
+def _stems_chunk(context: tuple[Config, Sequence[Document]],
+                 items: Sequence[tuple[int, tuple[int, ...]]]) -> list[_Stems]:
+    """Content stems of documents (rows) and of some of their sentences. Runs in an engine's
+    worker; only the stems cross back, not profiles (a million articles can ask for
+    hundreds of thousands)."""
+    config, documents = context
+    out: list[_Stems] = []
+    for row, sentences in items:
+        profile = sentence_profile(prepare(documents[row], config), config.boilerplate.min_words)
+        out.append((profile.stems(), {s: profile.sentence_stems[s] for s in sentences}))
+    return out
 
 
 class _PreparedCache:
@@ -241,18 +253,18 @@ def _learn_boilerplate(documents: Sequence[Document], keys: list[np.ndarray], co
     frequent = frequent_sentences(keys, config.boilerplate.min_docs)
     if not frequent:
         return frozenset()
+    firsts: dict[int, set[int]] = {}
+    for f in frequent:
+        firsts.setdefault(f.first[0], set()).add(f.first[1])
     needed = documents_to_profile(frequent, config.boilerplate)
-    profiles = dict(zip(needed, engine.map(_profile_chunk, config,
-                                           select(documents, needed))))
-    stems: dict[int, np.ndarray] = {}
+    items = [(row, tuple(sorted(firsts.get(row, ())))) for row in needed]
+    stems = dict(zip(needed, engine.map(_stems_chunk, (config, documents), items)))
 
     def stems_of(row: int) -> np.ndarray:
-        if row not in stems:
-            stems[row] = profiles[row].stems()
-        return stems[row]
+        return stems[row][0]
 
     def own_of(f: Frequent) -> np.ndarray:
-        return profiles[f.first[0]].sentence_stems[f.first[1]]
+        return stems[f.first[0]][1][f.first[1]]
 
     return judge_sentences(frequent, own_of, stems_of, config.boilerplate)
 
