@@ -161,31 +161,34 @@ def _spilled_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int,
 def _spill_groups(context: tuple[np.ndarray, int, str, np.ndarray],
                   groups: Sequence[range]) -> list[None]:
     """Count each group's colliding pairs and write them, ascending, with where each range of
-    first rows starts. Runs in an engine's worker."""
+    first rows starts. Runs in an engine's worker, one group in memory at a time."""
     signatures, max_bucket, folder, bounds = context
-    for (codes, counts), group in zip(_count_groups((signatures, max_bucket), groups), groups):
+    for group in groups:
+        [(codes, counts)] = _count_groups((signatures, max_bucket), [group])
         base = os.path.join(folder, f"g{group.start}")
-        np.save(base + "-codes.npy", codes)
-        np.save(base + "-counts.npy", counts.astype(np.uint8))  # at most BANDS_PER_TASK
+        codes.astype(np.int64, copy=False).tofile(base + "-codes")
+        counts.astype(np.uint8).tofile(base + "-counts")  # at most BANDS_PER_TASK
         np.save(base + "-cuts.npy", np.searchsorted(codes, bounds))
     return [None] * len(groups)
 
 
 def _sum_range(context: tuple[str, list[int], int], ranges: Sequence[int]) -> list[np.ndarray]:
     """Sum the spilled counts of each range of first rows over all groups; the pairs that
-    reach ``min_collisions``. Runs in an engine's worker."""
+    reach ``min_collisions``. Runs in an engine's worker; reads just that range of each file
+    (plain reads, not a memory map, so only one range is ever resident)."""
     folder, starts, min_collisions = context
-    files = []
-    for start in starts:
-        base = os.path.join(folder, f"g{start}")
-        files.append((np.load(base + "-codes.npy", mmap_mode="r"),
-                      np.load(base + "-counts.npy", mmap_mode="r"),
-                      np.load(base + "-cuts.npy")))
+    cuts = {start: np.load(os.path.join(folder, f"g{start}-cuts.npy")) for start in starts}
     out = []
     for k in ranges:
-        codes = np.concatenate([c[cuts[k] : cuts[k + 1]] for c, _, cuts in files])
-        counts = np.concatenate([m[cuts[k] : cuts[k + 1]] for _, m, cuts in files])
-        out.append(_sum_counts(codes, counts, min_collisions))
+        codes, counts = [], []
+        for start in starts:
+            base = os.path.join(folder, f"g{start}")
+            first, count = int(cuts[start][k]), int(cuts[start][k + 1] - cuts[start][k])
+            codes.append(np.fromfile(base + "-codes", dtype=np.int64, count=count,
+                                     offset=8 * first))
+            counts.append(np.fromfile(base + "-counts", dtype=np.uint8, count=count,
+                                      offset=first))
+        out.append(_sum_counts(np.concatenate(codes), np.concatenate(counts), min_collisions))
     return out
 
 
