@@ -23,7 +23,7 @@ from .io import STDIN_PATH, Corpus, iter_documents, read_corpus
 from .models import Document
 from .pipeline import Explanation, explain, scan
 from .progress import ProgressLine
-from .report import FORMATS, quote, render
+from .report import FORMATS, json_pieces, quote, render
 from .settings import load_settings
 from .store import ids_of, select
 
@@ -212,7 +212,7 @@ def scan_command(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: 
                                           if doc_id in involved])
         texts = {d.id: d.text for d in shown}
         meta = {d.id: d.meta() for d in shown}
-    _write(output, render(report, fmt, texts, meta))
+    _write(output, json_pieces(report) if fmt == "json" else render(report, fmt, texts, meta))
     if any(m.relation in failing for m in report.pairs):
         sys.exit(1)
 

@@ -117,11 +117,17 @@ class Report:
     stats: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        return self.to_dict_with([c.to_dict() for c in self.clusters],
+                                 [m.to_dict() for m in self.pairs])
+
+    def to_dict_with(self, clusters: Any, pairs: Any) -> dict[str, Any]:
+        """:meth:`to_dict` with ``clusters`` and ``pairs`` in place of the two long lists
+        (for writing them piece by piece)."""
         return {
             "documents": self.documents,
             "params": self.params,
-            "clusters": [c.to_dict() for c in self.clusters],
-            "pairs": [m.to_dict() for m in self.pairs],
+            "clusters": clusters,
+            "pairs": pairs,
             "skipped": [{"id": s.id, "reason": s.reason} for s in self.skipped],
             "stats": self.stats,
         }

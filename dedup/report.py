@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from .models import Match, Report
 
@@ -37,6 +38,32 @@ def render(report: Report, fmt: str, texts: Mapping[str, str],
 
 def to_json(report: Report) -> str:
     return json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
+def json_pieces(report: Report) -> Iterator[str]:
+    """:func:`to_json`, piece by piece (the same text): a million-article report holds
+    hundreds of thousands of pairs, and their dicts and one string of them all would double
+    the scan's memory at the very end."""
+    marks = {name: f"\x00{name}\x00" for name in ("clusters", "pairs")}
+    text = json.dumps(report.to_dict_with(marks["clusters"], marks["pairs"]),
+                      ensure_ascii=False, indent=2) + "\n"
+    lists = {"clusters": (c.to_dict() for c in report.clusters),
+             "pairs": (m.to_dict() for m in report.pairs)}
+    for name, mark in marks.items():
+        before, text = text.split(json.dumps(mark), 1)
+        yield before
+        yield from _list_pieces(lists[name])
+    yield text
+
+
+def _list_pieces(items: Iterator[Any]) -> Iterator[str]:
+    """A list as json.dumps(indent=2) writes it as the value of a top-level key."""
+    first = True
+    for item in items:
+        lines = json.dumps(item, ensure_ascii=False, indent=2).split("\n")
+        yield ("[\n" if first else ",\n") + "\n".join("    " + line for line in lines)
+        first = False
+    yield "[]" if first else "\n  ]"
 
 
 CSV_COLUMNS = ["a", "b", "relation", "similarity", "coverage_a", "coverage_b", "cluster",

@@ -180,3 +180,17 @@ def test_reported_passages_point_at_text_that_really_matches(
         a_text = normalize(texts[match.a][p.a_start:p.a_end]).text
         b_text = normalize(texts[match.b][p.b_start:p.b_end]).text
         assert a_text == b_text, (a_text, b_text)
+
+
+def test_json_written_piece_by_piece_is_the_same_text(seed_docs: list[Document]) -> None:
+    from dedup.models import Report
+    from dedup.report import json_pieces, to_json
+
+    docs = [*seed_docs, *(Document(f"art{n}", a) for n, a in enumerate(ARTICLES[:4])),
+            *(Document(f"art{n}-copy", a + "\n\n„Zitat“ ende.") for n, a in
+              enumerate(ARTICLES[:3]))]
+    report = scan(docs)
+    assert report.pairs and report.clusters
+    assert "".join(json_pieces(report)) == to_json(report)
+    empty = Report(documents=0, params={}, clusters=[], pairs=[], skipped=[], stats={})
+    assert "".join(json_pieces(empty)) == to_json(empty)
