@@ -17,7 +17,7 @@ import numpy as np
 from datasketch import MinHash
 from rapidfuzz.distance import LCSseq
 
-from .align import Prepared, Run, verify
+from .align import Prepared, Run, keep_free_runs, verify
 from .cluster import build_clusters
 from .config import AlignConfig, Config
 from .models import Document, Report
@@ -60,7 +60,8 @@ def reference_scan(documents: Sequence[Document], config: Config | None = None) 
 
 
 def exact_runs_reference(a_ids: np.ndarray, b_ids: np.ndarray, seed: int) -> list[Run]:
-    """:func:`dedup.align.exact_runs` one seed match at a time (its first version)."""
+    """:func:`dedup.align.exact_runs` one seed match at a time (its first version); the runs
+    compete for words as there (:func:`dedup.align.keep_free_runs`)."""
     ka = shingle_hashes64(a_ids, seed)
     kb = shingle_hashes64(b_ids, seed)
     if len(ka) == 0 or len(kb) == 0:
@@ -87,35 +88,7 @@ def exact_runs_reference(a_ids: np.ndarray, b_ids: np.ndarray, seed: int) -> lis
         runs.append(Run(start_i, start_i + start_diag, prev_i - start_i + seed))
         start_diag, start_i, prev_i = diag, i, i
     runs.append(Run(start_i, start_i + start_diag, prev_i - start_i + seed))
-    runs.sort(key=lambda r: (-r.length, r.a, r.b))
-    used_a = np.zeros(len(a_ids), dtype=bool)
-    used_b = np.zeros(len(b_ids), dtype=bool)
-    kept: list[Run] = []
-    for run in runs:
-        free = ~used_a[run.a : run.a + run.length] & ~used_b[run.b : run.b + run.length]
-        if free.all():
-            kept.append(run)
-        elif free.sum() >= seed:
-            # Trim to the longest free stretch (another run took part of this one).
-            best_start, best_len, cur_start, cur_len = 0, 0, 0, 0
-            for offset, ok in enumerate(free.tolist()):
-                if ok:
-                    cur_start = offset if cur_len == 0 else cur_start
-                    cur_len += 1
-                    if cur_len > best_len:
-                        best_start, best_len = cur_start, cur_len
-                else:
-                    cur_len = 0
-            if best_len < seed:
-                continue
-            run = Run(run.a + best_start, run.b + best_start, best_len)
-            kept.append(run)
-        else:
-            continue
-        used_a[run.a : run.a + run.length] = True
-        used_b[run.b : run.b + run.length] = True
-    kept.sort(key=lambda r: (r.a, r.b))
-    return kept
+    return keep_free_runs(runs, len(a_ids), len(b_ids), seed)
 
 
 def content_alignment_reference(

@@ -120,9 +120,16 @@ def exact_runs(a_ids: np.ndarray, b_ids: np.ndarray, seed: int) -> list[Run]:
     ends = np.append(starts[1:], total) - 1
     runs = [Run(a, a + d, last - a + seed) for a, d, last
             in zip(i[starts].tolist(), diag[starts].tolist(), i[ends].tolist())]
+    return keep_free_runs(runs, len(a_ids), len(b_ids), seed)
+
+
+def keep_free_runs(runs: list[Run], len_a: int, len_b: int, seed: int) -> list[Run]:
+    """The runs that compete for words: longest first, each word of either document in at
+    most one run (a run partly taken is trimmed to its longest free stretch, kept if it is
+    still ``seed`` words long); sorted by position."""
     runs.sort(key=lambda r: (-r.length, r.a, r.b))
-    used_a = np.zeros(len(a_ids), dtype=bool)
-    used_b = np.zeros(len(b_ids), dtype=bool)
+    used_a = np.zeros(len_a, dtype=bool)
+    used_b = np.zeros(len_b, dtype=bool)
     kept: list[Run] = []
     for run in runs:
         free = ~used_a[run.a : run.a + run.length] & ~used_b[run.b : run.b + run.length]

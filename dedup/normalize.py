@@ -860,8 +860,7 @@ def plain_fold(text: str) -> str | None:
     offset map, so it serves what needs words but no offsets (signing), at a fraction of the
     cost; ``tests/test_fast_paths.py`` checks the equivalence.
     """
-    folded = _plain_fold(text, None)
-    return folded
+    return _plain_fold(text, None)
 
 
 def plain_fold_origins(text: str) -> tuple[str, np.ndarray | None] | None:
