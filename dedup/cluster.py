@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 
-from .models import CLUSTERING_RELATIONS, Cluster, Document, Match
+from .models import CLUSTERING_RELATIONS, Cluster, Document, Match, Member
 
 
 class UnionFind:
@@ -38,7 +38,7 @@ class UnionFind:
         return [sorted(group) for group in members.values()]
 
 
-def canonical_member(members: Iterable[Document]) -> Document:
+def canonical_member(members: Iterable[Document | Member]) -> Document | Member:
     """Earliest ``date`` where given, else the longest text, then the smallest id.
 
     Documents with a date come before documents without one: the dated original is the best
@@ -46,7 +46,7 @@ def canonical_member(members: Iterable[Document]) -> Document:
     """
     return min(
         members,
-        key=lambda d: (d.date is None, d.date or "", -len(d.text), d.id),
+        key=lambda d: (d.date is None, d.date or "", -d.length, d.id),
     )
 
 
@@ -56,8 +56,11 @@ def cluster_id(member_ids: Iterable[str]) -> str:
     return f"c{digest[:12]}"
 
 
-def build_clusters(matches: Iterable[Match], documents: Mapping[str, Document]) -> list[Cluster]:
-    """Connected components of the clustering matches, largest first, then by canonical id."""
+def build_clusters(
+    matches: Iterable[Match], documents: Mapping[str, Document] | Mapping[str, Member],
+) -> list[Cluster]:
+    """Connected components of the clustering matches, largest first, then by canonical id.
+    ``documents`` holds (at least) every matched document, or just its :class:`Member`."""
     sets = UnionFind()
     for match in matches:
         if match.relation in CLUSTERING_RELATIONS:

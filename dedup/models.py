@@ -26,10 +26,25 @@ class Document:
     url: str | None = None
     origin: str = ""
 
+    @property
+    def length(self) -> int:
+        """Characters in the text."""
+        return len(self.text)
+
     def meta(self) -> dict[str, str]:
         """The optional metadata that is set, for reports."""
         fields = {"title": self.title, "source": self.source, "date": self.date, "url": self.url}
         return {k: v for k, v in fields.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Member:
+    """What choosing a cluster's canonical member needs of a document: no text, so a scan
+    of a million articles need not read its clusters' texts again to choose."""
+
+    id: str
+    date: str | None
+    length: int
 
 
 @dataclass(frozen=True)

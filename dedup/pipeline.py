@@ -31,7 +31,7 @@ from .errors import InputError
 from .models import Document, Match, Report, Skipped
 from .shingle import shingle_hashes
 from .signatures import Signer
-from .store import ids_of, in_id_order, select
+from .store import ids_of, in_id_order, members_of, select
 from .tokens import sentence_lengths, tokenize, tokenize_lazily
 from .vocabulary import vocabulary
 
@@ -292,11 +292,12 @@ def scan(
                                           object()), pairs.tolist(), verifying)
     matches = [match for match in verdicts if match is not None]
     matches.sort(key=lambda m: (m.a, m.b))
-    # Only matched documents are read again (a store keeps texts on disk).
+    # Clusters need of their members an id, a date and a length, not texts (a store keeps
+    # them on disk, and a million articles have hundreds of thousands of copies).
     matched = sorted({int(row) for (i, j), verdict in zip(pairs.tolist(), verdicts)
                       if verdict is not None for row in (i, j)})
-    by_id = {doc.id: doc for doc in select(corpus.documents, matched)}
-    clusters = build_clusters(matches, by_id)
+    clusters = build_clusters(matches, {m.id: m for m in
+                                        members_of(select(corpus.documents, matched))})
     return Report(
         documents=len(documents),
         params=config.to_dict(),

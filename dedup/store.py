@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any, overload
 
 from .errors import InputError
-from .models import Document
+from .models import Document, Member
 
 _META = ("title", "source", "date", "url")
 
@@ -49,6 +49,7 @@ class DocumentStore(Sequence[Document]):
         self._heads: list[tuple[str, str, tuple[str | None, ...]]] = []
         self._offsets = array("q")
         self._sizes = array("q")
+        self._lengths = array("q")  # characters (a Member's length, without reading)
         self._end = 0
         self._rows: Sequence[int] | None = None  # a view's rows into the records
         self._sealed = False
@@ -64,6 +65,7 @@ class DocumentStore(Sequence[Document]):
         self._heads.append((doc.id, doc.origin, tuple(getattr(doc, f) for f in _META)))
         self._offsets.append(self._end)
         self._sizes.append(len(data))
+        self._lengths.append(len(doc.text))
         self._end += len(data)
 
     append = add
@@ -85,6 +87,7 @@ class DocumentStore(Sequence[Document]):
         view = DocumentStore.__new__(DocumentStore)
         view._spool, view._file, view._heads = self._spool, self._file, self._heads
         view._offsets, view._sizes, view._end = self._offsets, self._sizes, self._end
+        view._lengths = self._lengths
         view._rows = rows
         view._sealed = True
         return view
@@ -104,6 +107,12 @@ class DocumentStore(Sequence[Document]):
     def ids(self) -> list[str]:
         """The ids, in order (no text is read)."""
         return [self._heads[r][0] for r in self._record_rows()]
+
+    def members(self) -> list[Member]:
+        """What choosing a canonical member needs of each document, in order (no text is
+        read)."""
+        return [Member(self._heads[r][0], self._heads[r][2][_META.index("date")],
+                       self._lengths[r]) for r in self._record_rows()]
 
     # reading
 
@@ -177,6 +186,13 @@ def select(documents: Sequence[Document], positions: Sequence[int]) -> Sequence[
     if isinstance(documents, DocumentStore):
         return documents.select(positions)
     return [documents[p] for p in positions]
+
+
+def members_of(documents: Sequence[Document]) -> list[Member]:
+    """The :class:`Member` of each of ``documents`` (a store reads no text for them)."""
+    if isinstance(documents, DocumentStore):
+        return documents.members()
+    return [Member(d.id, d.date, d.length) for d in documents]
 
 
 def ids_of(documents: Sequence[Document]) -> list[str]:

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.cluster import build_clusters, canonical_member, cluster_id
-from dedup.models import Document, Match
+from dedup.models import Document, Match, Member
 
 
 def _match(a: str, b: str, relation: str) -> Match:
@@ -27,6 +27,14 @@ def test_canonical_is_earliest_date_then_longest_then_smallest_id() -> None:
     assert canonical_member([DOCS["a"], DOCS["b"], DOCS["c"], DOCS["d"]]).id == "d"
     assert canonical_member([DOCS["a"], DOCS["b"]]).id == "b"
     assert canonical_member([DOCS["a"], DOCS["e"], DOCS["f"]]).id == "a"
+
+
+def test_members_choose_as_their_documents_do() -> None:
+    members = {i: Member(d.id, d.date, len(d.text)) for i, d in DOCS.items()}
+    matches = [_match("a", "b", "duplicate"), _match("c", "d", "rewrite"),
+               _match("d", "e", "contains"), _match("e", "f", "partial")]
+    assert build_clusters(matches, members) == build_clusters(matches, DOCS)
+    assert [c.canonical for c in build_clusters(matches, members)] == ["d", "b"]
 
 
 @settings(deadline=None)

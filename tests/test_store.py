@@ -15,7 +15,8 @@ from dedup import Document, scan
 from dedup.engines.local import ProcessEngine
 from dedup.errors import InputError
 from dedup.io import read_corpus
-from dedup.store import DocumentStore, ids_of, in_id_order, select
+from dedup.models import Member
+from dedup.store import DocumentStore, ids_of, in_id_order, members_of, select
 
 DOCS = [
     Document("b", "Zweiter Text über die Straße.", title="B", date="2024-01-02",
@@ -56,6 +57,17 @@ def test_views_sort_and_select_without_copying() -> None:
         store.add(DOCS[0])  # sealed by making a view
     del store  # the views keep the file open
     assert list(picked) == [ordered[3], ordered[0]]
+
+
+def test_members_are_what_the_documents_say_without_reading_texts() -> None:
+    store = DocumentStore()
+    store.extend(DOCS)
+    picked = store.sorted_by_id().select([3, 1, 0])
+    expected = [Member(d.id, d.date, len(d.text)) for d in picked]
+    assert members_of(picked) == expected == members_of(list(picked))
+    assert expected[2] == Member("a", None, len(DOCS[1].text)) and expected[1].date == "2024-01-02"
+    store.close()  # no text can be read now, and none is needed
+    assert members_of(picked) == expected
 
 
 def test_pickling_sends_the_documents() -> None:
