@@ -20,6 +20,7 @@ from .boilerplate import (
     SentenceProfile,
     documents_to_profile,
     frequent_sentences,
+    in_sorted,
     judge_sentences,
     sentence_keys,
 )
@@ -66,10 +67,14 @@ class Corpus:
         """Words in boilerplate sentences, over all compared documents."""
         if not self.boilerplate or not self.sentence_keys:
             return 0
-        keys = np.concatenate(self.sentence_keys)
-        words = np.concatenate(self.sentence_words)
-        boiler = np.fromiter(self.boilerplate, dtype=np.uint64, count=len(self.boilerplate))
-        return int(words[np.isin(keys, boiler)].sum())
+        boiler = np.sort(np.fromiter(self.boilerplate, dtype=np.uint64,
+                                     count=len(self.boilerplate)))
+        total = 0
+        for start in range(0, len(self.sentence_keys), 1 << 16):  # bounded temporaries
+            keys = np.concatenate(self.sentence_keys[start : start + (1 << 16)])
+            words = np.concatenate(self.sentence_words[start : start + (1 << 16)])
+            total += int(words[in_sorted(keys, boiler)].sum())
+        return total
 
 
 def prepare(doc: Document, config: Config) -> Prepared:

@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 
 from dedup._reference import content_alignment_reference, exact_runs_reference
 from dedup.align import Prepared, _content_alignment, exact_runs
-from dedup.boilerplate import NO_KEY, Frequent, SentenceProfile, frequent_sentences, sentence_keys
+from dedup.boilerplate import (
+    NO_KEY,
+    Frequent,
+    SentenceProfile,
+    frequent_sentences,
+    in_sorted,
+    sentence_keys,
+)
 from dedup.config import Config
 from dedup.models import Document
 from dedup.pipeline import prepare, sentence_profile
@@ -196,6 +203,15 @@ def test_frequent_sentences_match_reference(keys: list[list[int]], min_docs: int
     arrays = [np.asarray(k, dtype=np.uint64) for k in keys]
     fast = sorted(frequent_sentences(arrays, min_docs), key=lambda f: f.key)
     assert fast == _frequent_reference(arrays, min_docs)
+
+
+keys64 = st.lists(st.sampled_from([0, 1, 2, 5, 2**63, 2**64 - 1]), max_size=10)
+
+
+@given(keys64, keys64)
+def test_in_sorted_is_isin(values: list[int], members: list[int]) -> None:
+    v, m = np.asarray(values, dtype=np.uint64), np.unique(np.asarray(members, dtype=np.uint64))
+    assert np.array_equal(in_sorted(v, m), np.isin(v, m))
 
 
 word_ids = st.lists(st.integers(0, 6), max_size=120).map(lambda v: np.asarray(v, np.uint64))
