@@ -135,19 +135,23 @@ _Sketch = tuple[int, "np.ndarray | None", "np.ndarray | None", "np.ndarray | Non
 
 
 def _sketch_chunk(context: tuple[Config, Signer], docs: Sequence[Document]) -> list[_Sketch]:
-    """Prepare and sign a chunk of documents, keeping only what the later stages need.
-    Runs in an engine's worker: only these small results cross back."""
+    """Sign a chunk of documents, keeping only what the later stages need. Runs in an
+    engine's worker: only these small results cross back.
+
+    Signing needs a document's words and sentences, not its content stems or fragments, so
+    it does not :func:`prepare` the document (a sixth of the time per article)."""
     config, signer = context
+    words = vocabulary(config.align.stem_chars)
     out: list[_Sketch] = []
     for doc in docs:
-        p = prepare(doc, config)
-        if len(p.tokens) < config.shingle.min_words:
-            out.append((len(p.tokens), None, None, None))
+        tokens = tokenize_lazily(doc.text)
+        if len(tokens) < config.shingle.min_words:
+            out.append((len(tokens), None, None, None))
             continue
-        signature = signer.sign(shingle_hashes(p.word_ids, config.shingle.size))
-        keys = sentence_keys(p.tokens, config.boilerplate.min_words)
-        words = sentence_lengths(p.tokens.sentences)
-        out.append((len(p.tokens), signature, keys, words))
+        numbers = words.lookup(tokens.words)  # before reading .hashes: it may grow them
+        signature = signer.sign(shingle_hashes(words.hashes[numbers], config.shingle.size))
+        keys = sentence_keys(tokens, config.boilerplate.min_words)
+        out.append((len(tokens), signature, keys, sentence_lengths(tokens.sentences)))
     return out
 
 
