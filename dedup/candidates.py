@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 if TYPE_CHECKING:
     from .engines import Engine
+
+C = TypeVar("C")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def _buckets(column: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -86,7 +90,8 @@ def _band_pairs_reference(column: np.ndarray, max_bucket: int) -> np.ndarray:
 
 
 def candidate_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int,
-                    engine: Engine | None = None, *, spill: bool = False) -> np.ndarray:
+                    engine: Engine | None = None, *, spill: bool = False,
+                    progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Row pairs ``(i, j)``, ``i < j``, colliding in at least ``min_collisions`` bands.
 
     ``signatures`` is ``(documents, num_perm)``. Returns an ``(m, 2)`` int64 array sorted
@@ -102,6 +107,9 @@ def candidate_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int
     instead, cut into ranges of first rows, and each range is summed on its own: memory
     holds one range, not all pairs. The workers of ``engine`` must see this machine's temporary
     directory (local processes, a dask LocalCluster). Same result either way.
+
+    ``progress(done, total)`` is called as groups of bands (and, spilling, ranges of rows)
+    are done: at a million articles this stage takes minutes.
     """
     n, bands = signatures.shape
     if n < 2:
@@ -109,10 +117,10 @@ def candidate_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int
     groups = [range(start, min(start + BANDS_PER_TASK, bands))
               for start in range(0, bands, BANDS_PER_TASK)]
     if spill:
-        return _spilled_pairs(signatures, min_collisions, max_bucket, engine, groups)
+        return _spilled_pairs(signatures, min_collisions, max_bucket, engine, groups, progress)
     context = (signatures, max_bucket)
-    counted = (engine.map(_count_groups, context, groups) if engine is not None
-               else _count_groups(context, groups))
+    counted = _map(engine, _count_groups, context, groups,
+                   None if progress is None else lambda done: progress(done, len(groups)))
     codes = np.concatenate([c for c, _ in counted]) if counted else np.zeros(0, np.int64)
     counts = np.concatenate([k for _, k in counted]) if counted else np.zeros(0, np.int64)
     return _pairs(_sum_counts(codes, counts, min_collisions), n)
@@ -138,23 +146,34 @@ def _sum_counts(codes: np.ndarray, counts: np.ndarray, min_collisions: int) -> n
 ROWS_PER_RANGE = 25_000
 
 
+def _map(engine: Engine | None, fn: Callable[[C, Sequence[T]], list[R]], context: C,
+         items: Sequence[T], progress: Callable[[int], None] | None) -> list[R]:
+    """``engine.map``, or in this process without an engine."""
+    if engine is not None:
+        return engine.map(fn, context, items, progress)
+    out = fn(context, items)
+    if progress is not None:
+        progress(len(items))
+    return out
+
+
 def _spilled_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int,
-                   engine: Engine | None, groups: list[range]) -> np.ndarray:
+                   engine: Engine | None, groups: list[range],
+                   progress: Callable[[int, int], None] | None) -> np.ndarray:
     n = len(signatures)
     ranges = max(32, -(-n // ROWS_PER_RANGE))
     # Codes are first * n + second: a range of first rows is a range of codes.
     bounds = np.asarray([(k * n // ranges) * n for k in range(ranges)] + [n * n],
                         dtype=np.int64)
+    total = len(groups) + ranges
+
+    def report(offset: int) -> Callable[[int], None] | None:
+        return None if progress is None else lambda done: progress(offset + done, total)
+
     with tempfile.TemporaryDirectory(prefix="dedup-candidates-") as folder:
-        spill_context = (signatures, max_bucket, folder, bounds)
-        if engine is not None:
-            engine.map(_spill_groups, spill_context, groups)
-        else:
-            _spill_groups(spill_context, groups)
+        _map(engine, _spill_groups, (signatures, max_bucket, folder, bounds), groups, report(0))
         sum_context = (folder, [g.start for g in groups], min_collisions)
-        items = list(range(ranges))
-        kept = (engine.map(_sum_range, sum_context, items) if engine is not None
-                else _sum_range(sum_context, items))
+        kept = _map(engine, _sum_range, sum_context, list(range(ranges)), report(len(groups)))
     return _pairs(np.concatenate(kept), n)
 
 

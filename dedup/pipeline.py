@@ -252,13 +252,17 @@ def build_corpus(
         sketches[position] = (words, None, None, None)
     del sketches
     compared = select(ordered, kept)
-    boiler = _learn_boilerplate(compared, keys, config, engine)
+    judging = None if progress is None else (
+        lambda done, total: progress("boilerplate", done, total))
+    boiler = _learn_boilerplate(compared, keys, config, engine, judging)
     return Corpus(compared, signatures, keys, lengths, boiler, skipped, config)
 
 
 def _learn_boilerplate(documents: Sequence[Document], keys: list[np.ndarray], config: Config,
-                       engine: Engine) -> frozenset[int]:
-    """The boilerplate rule over the corpus: profiles only of the documents it looks at."""
+                       engine: Engine,
+                       progress: Callable[[int, int], None] | None = None) -> frozenset[int]:
+    """The boilerplate rule over the corpus: profiles only of the documents it looks at;
+    ``progress(done, total)`` counts them."""
     frequent = frequent_sentences(keys, config.boilerplate.min_docs)
     if not frequent:
         return frozenset()
@@ -267,7 +271,8 @@ def _learn_boilerplate(documents: Sequence[Document], keys: list[np.ndarray], co
         firsts.setdefault(f.first[0], set()).add(f.first[1])
     needed = documents_to_profile(frequent, config.boilerplate)
     items = [(row, tuple(sorted(firsts.get(row, ())))) for row in needed]
-    stems = dict(zip(needed, engine.map(_stems_chunk, (config, documents), items)))
+    profiling = None if progress is None else lambda done: progress(done, len(items))
+    stems = dict(zip(needed, engine.map(_stems_chunk, (config, documents), items, profiling)))
 
     def stems_of(row: int) -> np.ndarray:
         return stems[row][0]
@@ -294,7 +299,9 @@ def scan(
     engine = engine or current_engine()
     corpus = build_corpus(documents, config, progress, engine)
     pairs = candidate_pairs(corpus.signatures, config.lsh.min_collisions, config.lsh.max_bucket,
-                            engine, spill=getattr(engine, "shares_tempdir", False))
+                            engine, spill=getattr(engine, "shares_tempdir", False),
+                            progress=None if progress is None else (
+                                lambda done, total: progress("candidates", done, total)))
     verifying = None if progress is None else (
         lambda done: progress("verifying", done, len(pairs)))
     verdicts = engine.map(_verify_chunk, (corpus.documents, corpus.boilerplate, config,

@@ -83,3 +83,18 @@ def test_spilled_counting_in_worker_processes_leaves_nothing_behind() -> None:
     engine = ProcessEngine(2, chunk_size=2, min_items=1)
     assert candidate_pairs(signatures, 5, 50, engine, spill=True).tolist() == expected.tolist()
     assert set(Path(tempfile.gettempdir()).glob("dedup-candidates-*")) == before
+
+
+def test_progress_counts_groups_of_bands_then_ranges_of_rows() -> None:
+    from dedup.engines import SerialEngine
+
+    signatures = _planted(np.random.default_rng(13), 200, 64, 80)
+    for engine in (None, SerialEngine(chunk_size=3)):
+        calls: list[tuple[int, int]] = []
+        candidate_pairs(signatures, 5, 50, engine, progress=lambda d, t: calls.append((d, t)))
+        assert calls[-1] == (8, 8)  # 64 bands, 8 a group
+        spilled: list[tuple[int, int]] = []
+        candidate_pairs(signatures, 5, 50, engine, spill=True,
+                        progress=lambda d, t: spilled.append((d, t)))
+        assert spilled[-1] == (8 + 32, 8 + 32)  # then at least 32 ranges of first rows
+        assert [d for d, _ in spilled] == sorted(d for d, _ in spilled)

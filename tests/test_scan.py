@@ -86,9 +86,14 @@ def test_boilerplate_stubs_do_not_match() -> None:
              "46 Prozent der Befragten würden derzeit für einen Brexit stimmen, 44 dagegen.",
              "Reaktion auf Schelte von EU und IWF."]
     docs = [Document(f"stub{i}", f"{lead} {note}") for i, lead in enumerate(leads)]
-    report = scan(docs)
+    calls: list[tuple[str, int, int]] = []
+    report = scan(docs, progress=lambda *call: calls.append(call))
     assert report.pairs == []
     assert report.stats["boilerplate_words"] > 0
+    # Every stage says how far it got, up to its total: the five carriers were profiled.
+    finals = {stage: (done, total) for stage, done, total in calls}
+    assert finals["signing"] == (5, 5) and finals["boilerplate"] == (5, 5)
+    assert list(finals)[:3] == ["signing", "boilerplate", "candidates"]
 
 
 def test_widely_copied_story_is_not_mistaken_for_boilerplate() -> None:
