@@ -91,10 +91,10 @@ def test_progress_counts_groups_of_bands_then_ranges_of_rows() -> None:
     signatures = _planted(np.random.default_rng(13), 200, 64, 80)
     for engine in (None, SerialEngine(chunk_size=3)):
         calls: list[tuple[int, int]] = []
-        candidate_pairs(signatures, 5, 50, engine, progress=lambda d, t: calls.append((d, t)))
+        candidate_pairs(signatures, 5, 50, engine, progress=lambda d, t, out=calls: out.append((d, t)))
         assert calls[-1] == (8, 8)  # 64 bands, 8 a group
         spilled: list[tuple[int, int]] = []
         candidate_pairs(signatures, 5, 50, engine, spill=True,
-                        progress=lambda d, t: spilled.append((d, t)))
+                        progress=lambda d, t, out=spilled: out.append((d, t)))
         assert spilled[-1] == (8 + 32, 8 + 32)  # then at least 32 ranges of first rows
         assert [d for d, _ in spilled] == sorted(d for d, _ in spilled)
