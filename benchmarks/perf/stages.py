@@ -1,0 +1,179 @@
+"""A whole scan, stage by stage: where the time and the memory go at 100k or 1M articles.
+
+    python -m benchmarks.perf.stages --docs 1000000 [--workers N] [--interval 2]
+
+Runs in a child process what ``dedup scan CORPUS --format json`` runs (read the corpus into
+a document store, :func:`dedup.scan` on the CLI's default engine, write the JSON report to
+``/dev/null``) and times each stage from the scan's own progress calls (reading, signing,
+boilerplate, candidates, verifying; "cluster and report" is what follows the last call).
+Meanwhile a sampler reads ``/proc`` every ``--interval`` seconds for the process and its
+workers: the largest resident set (what the 6 GB target is about; a forked worker counts
+the parent's pages it shares) and the proportional set size of all of them together (PSS:
+shared pages counted once), each attributed to the stage running at the time.
+
+Prints a Markdown table and the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from .corpus import DEFAULT_DUP_RATE, DEFAULT_SEED, cached_corpus
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(name))
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo.extend(children.get(current, []))
+    return out
+
+
+def _memory_mb(pid: int) -> tuple[float, float]:
+    """(resident set, proportional set) of one process in MB; zeros if it is gone."""
+    rss = pss = 0.0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1]) / 1024
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return rss, pss
+
+
+class Stages:
+    """Progress calls in, seconds and sampled memory per stage out."""
+
+    def __init__(self) -> None:
+        self.current = "start"
+        self.started: dict[str, float] = {}
+        self.totals: dict[str, int] = {}
+        self.memory: dict[str, dict[str, float]] = {}
+        self.lock = threading.Lock()
+
+    def enter(self, stage: str) -> None:
+        with self.lock:
+            if stage != self.current:
+                self.current = stage
+                self.started.setdefault(stage, time.perf_counter())
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        self.enter(stage)
+        self.totals[stage] = total or done
+
+    def sample(self) -> None:
+        rss = [_memory_mb(pid) for pid in _tree(os.getpid())]
+        largest = max(r for r, _ in rss)
+        pss = sum(p for _, p in rss)
+        with self.lock:
+            seen = self.memory.setdefault(self.current, {"largest_rss_mb": 0.0, "pss_mb": 0.0})
+            seen["largest_rss_mb"] = max(seen["largest_rss_mb"], largest)
+            seen["pss_mb"] = max(seen["pss_mb"], pss)
+
+
+def run_child(path: str, workers: int | None, interval: float) -> dict[str, Any]:
+    from dedup.config import Config
+    from dedup.engines import make_engine
+    from dedup.io import read_corpus
+    from dedup.pipeline import scan
+    from dedup.report import json_pieces
+
+    stages = Stages()
+    done = threading.Event()
+
+    def sampler() -> None:
+        while not done.wait(interval):
+            stages.sample()
+
+    thread = threading.Thread(target=sampler, daemon=True)
+    thread.start()
+    began = time.perf_counter()
+    stages.enter("reading")
+    corpus = read_corpus([path], spool=True)
+    engine = make_engine(workers)
+    report = scan(corpus.documents, Config(), stages.progress, engine=engine)
+    stages.enter("cluster and report")
+    with open(os.devnull, "w", encoding="utf-8") as sink:
+        for piece in json_pieces(report):
+            sink.write(piece)
+    ended = time.perf_counter()
+    done.set()
+    thread.join()
+    stages.sample()
+    order = sorted(stages.started, key=stages.started.__getitem__)
+    bounds = [stages.started[s] for s in order] + [ended]
+    return {
+        "documents": report.documents,
+        "candidates": report.stats["candidates"],
+        "pairs": len(report.pairs),
+        "clusters": len(report.clusters),
+        "total_seconds": ended - began,
+        "stages": {stage: {"seconds": bounds[k + 1] - bounds[k],
+                           "items": stages.totals.get(stage),
+                           **stages.memory.get(stage, {})}
+                   for k, stage in enumerate(order)},
+    }
+
+
+def _table(result: dict[str, Any]) -> str:
+    lines = ["| stage | seconds | items | largest process RSS | all processes PSS |",
+             "|---|---:|---:|---:|---:|"]
+    def mb(value: float | None) -> str:
+        return "not sampled" if value is None else f"{value:,.0f} MB"
+
+    for stage, row in result["stages"].items():
+        items = f"{row['items']:,}" if row.get("items") is not None else ""
+        lines.append(f"| {stage} | {row['seconds']:.1f} | {items} | "
+                     f"{mb(row.get('largest_rss_mb'))} | {mb(row.get('pss_mb'))} |")
+    lines.append(f"| **end to end** | **{result['total_seconds']:.1f}** | "
+                 f"{result['documents']:,} articles | | |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--interval", type=float, default=2.0)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(run_child(args.child, args.workers, args.interval)))
+        return 0
+    path = cached_corpus(args.docs, DEFAULT_SEED, DEFAULT_DUP_RATE)
+    cmd = [sys.executable, "-m", "benchmarks.perf.stages", "--child", str(path),
+           "--interval", str(args.interval)]
+    if args.workers is not None:
+        cmd += ["--workers", str(args.workers)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    result = json.loads(out.stdout)
+    print(_table(result))
+    print()
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
