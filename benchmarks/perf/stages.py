@@ -8,8 +8,9 @@ a document store, :func:`dedup.scan` on the CLI's default engine, write the JSON
 boilerplate, candidates, verifying; "cluster and report" is what follows the last call).
 Meanwhile a sampler reads ``/proc`` every ``--interval`` seconds for the process and its
 workers: the largest resident set (what the 6 GB target is about; a forked worker counts
-the parent's pages it shares) and the proportional set size of all of them together (PSS:
-shared pages counted once), each attributed to the stage running at the time.
+the parent's pages it shares), the proportional set size of all of them together (PSS:
+shared pages counted once, so the memory the scan really takes), the parent's resident set
+and the largest private memory of a worker, each the peak seen while the stage ran.
 
 Prints a Markdown table and the JSON.
 """
@@ -48,19 +49,19 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
-def _memory_mb(pid: int) -> tuple[float, float]:
-    """(resident set, proportional set) of one process in MB; zeros if it is gone."""
-    rss = pss = 0.0
+def _memory_mb(pid: int) -> tuple[float, float, float]:
+    """(resident set, proportional set, private pages) of one process in MB; zeros if it is
+    gone."""
+    fields = {"Rss:": 0.0, "Pss:": 0.0, "Private_Clean:": 0.0, "Private_Dirty:": 0.0}
     try:
         with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
             for line in f:
-                if line.startswith("Rss:"):
-                    rss = int(line.split()[1]) / 1024
-                elif line.startswith("Pss:"):
-                    pss = int(line.split()[1]) / 1024
+                name = line.split(maxsplit=1)[0]
+                if name in fields:
+                    fields[name] = int(line.split()[1]) / 1024
     except OSError:
         pass
-    return rss, pss
+    return fields["Rss:"], fields["Pss:"], fields["Private_Clean:"] + fields["Private_Dirty:"]
 
 
 class Stages:
@@ -84,13 +85,15 @@ class Stages:
         self.totals[stage] = total or done
 
     def sample(self) -> None:
-        rss = [_memory_mb(pid) for pid in _tree(os.getpid())]
-        largest = max(r for r, _ in rss)
-        pss = sum(p for _, p in rss)
+        parent, *workers = [_memory_mb(pid) for pid in _tree(os.getpid())]
+        now = {"largest_rss_mb": max(m[0] for m in (parent, *workers)),
+               "pss_mb": sum(m[1] for m in (parent, *workers)),
+               "parent_rss_mb": parent[0],
+               "worker_private_mb": max((m[2] for m in workers), default=0.0)}
         with self.lock:
-            seen = self.memory.setdefault(self.current, {"largest_rss_mb": 0.0, "pss_mb": 0.0})
-            seen["largest_rss_mb"] = max(seen["largest_rss_mb"], largest)
-            seen["pss_mb"] = max(seen["pss_mb"], pss)
+            seen = self.memory.setdefault(self.current, dict.fromkeys(now, 0.0))
+            for name, value in now.items():
+                seen[name] = max(seen[name], value)
 
 
 def run_child(path: str, workers: int | None, interval: float) -> dict[str, Any]:
@@ -138,17 +141,18 @@ def run_child(path: str, workers: int | None, interval: float) -> dict[str, Any]
 
 
 def _table(result: dict[str, Any]) -> str:
-    lines = ["| stage | seconds | items | largest process RSS | all processes PSS |",
-             "|---|---:|---:|---:|---:|"]
+    lines = ["| stage | seconds | items | largest process RSS | all processes PSS | parent RSS "
+             "| largest worker private |", "|---|---:|---:|---:|---:|---:|---:|"]
     def mb(value: float | None) -> str:
         return "not sampled" if value is None else f"{value:,.0f} MB"
 
     for stage, row in result["stages"].items():
         items = f"{row['items']:,}" if row.get("items") is not None else ""
         lines.append(f"| {stage} | {row['seconds']:.1f} | {items} | "
-                     f"{mb(row.get('largest_rss_mb'))} | {mb(row.get('pss_mb'))} |")
+                     f"{mb(row.get('largest_rss_mb'))} | {mb(row.get('pss_mb'))} | "
+                     f"{mb(row.get('parent_rss_mb'))} | {mb(row.get('worker_private_mb'))} |")
     lines.append(f"| **end to end** | **{result['total_seconds']:.1f}** | "
-                 f"{result['documents']:,} articles | | |")
+                 f"{result['documents']:,} articles | | | | |")
     return "\n".join(lines)
 
 
