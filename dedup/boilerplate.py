@@ -124,13 +124,25 @@ def frequent_sentences(keys_per_doc: Sequence[np.ndarray], min_docs: int) -> lis
     """The sentences that ``min_docs`` or more documents carry, by key.
 
     ``keys_per_doc[row]`` holds a document's sentence keys in order (:data:`NO_KEY` for a
-    sentence too short to judge). Sorted arrays, not a dict per sentence: a million articles
-    have some thirty million sentences, and almost all of them occur once.
+    sentence too short to judge).
     """
     lengths = np.fromiter(map(len, keys_per_doc), dtype=np.int64, count=len(keys_per_doc))
     if not lengths.sum():
         return []
-    keys = np.concatenate(keys_per_doc).astype(np.uint64, copy=False)
+    return frequent_sentences_flat(np.concatenate(keys_per_doc), lengths, min_docs)
+
+
+def frequent_sentences_flat(keys: np.ndarray, lengths: np.ndarray,
+                            min_docs: int) -> list[Frequent]:
+    """:func:`frequent_sentences` of the documents' keys one after another (``keys``), the
+    first ``lengths[0]`` of them the first document's, and so on. Sorted arrays, not a dict
+    per sentence: a million articles have some thirty million sentences, and almost all of
+    them occur once.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if not len(keys):
+        return []
+    keys = keys.astype(np.uint64, copy=False)
     # Almost every key occurs once: find the keys occurring min_docs times or more (counting
     # repeats within a document, so a superset), then sort only their occurrences. Sorting
     # every (key, row, sentence) triple at once held 2 GB at a million articles.

@@ -19,7 +19,7 @@ from .boilerplate import (
     Frequent,
     SentenceProfile,
     documents_to_profile,
-    frequent_sentences,
+    frequent_sentences_flat,
     in_sorted,
     judge_sentences,
     sentence_keys,
@@ -52,8 +52,12 @@ class Corpus:
 
     documents: Sequence[Document]  # a DocumentStore view when scanning a store
     signatures: np.ndarray
-    sentence_keys: list[np.ndarray]  # uint64 per sentence, NO_KEY when too short to judge
-    sentence_words: list[np.ndarray]  # words per sentence
+    # Every compared document's sentences, one document after another (flat arrays: a
+    # million articles have thirty million sentences, and two million small arrays would
+    # cost 200 MB in headers alone).
+    sentence_keys: np.ndarray  # uint64 per sentence, NO_KEY when too short to judge
+    sentence_words: np.ndarray  # int32 words per sentence
+    sentence_counts: np.ndarray  # int64 sentences per document
     boilerplate: frozenset[int]
     skipped: list[Skipped]
     config: Config
@@ -65,14 +69,14 @@ class Corpus:
     @property
     def boilerplate_words(self) -> int:
         """Words in boilerplate sentences, over all compared documents."""
-        if not self.boilerplate or not self.sentence_keys:
+        if not self.boilerplate:
             return 0
         boiler = np.sort(np.fromiter(self.boilerplate, dtype=np.uint64,
                                      count=len(self.boilerplate)))
         total = 0
-        for start in range(0, len(self.sentence_keys), 1 << 16):  # bounded temporaries
-            keys = np.concatenate(self.sentence_keys[start : start + (1 << 16)])
-            words = np.concatenate(self.sentence_words[start : start + (1 << 16)])
+        for start in range(0, len(self.sentence_keys), 1 << 22):  # bounded temporaries
+            keys = self.sentence_keys[start : start + (1 << 22)]
+            words = self.sentence_words[start : start + (1 << 22)]
             total += int(words[in_sorted(keys, boiler)].sum())
         return total
 
@@ -228,18 +232,18 @@ def build_corpus(
     ordered = in_id_order(documents)
     signer = Signer(config.lsh.num_perm, config.lsh.seed)
     kept: list[int] = []
-    keys: list[np.ndarray] = []
-    lengths: list[np.ndarray] = []
     skipped: list[Skipped] = []
     engine = engine or current_engine()
     signing = None if progress is None else (
         lambda done: progress("signing", done, len(ordered)))
     sketches = engine.map(_sketch_chunk, (config, signer), ordered, signing)
     ids = ids_of(ordered)
-    # Into one matrix as the per-document arrays are let go: at a million articles a list of
-    # signatures and a stacked copy would be 2 GB at once.
+    # Into one matrix and flat arrays as the per-document arrays are let go: at a million
+    # articles a list of signatures and a stacked copy would be 2 GB at once.
     compared_count = sum(1 for sketch in sketches if sketch[1] is not None)
     signatures = np.empty((compared_count, config.lsh.num_perm), dtype=np.uint32)
+    keys = _Flat(np.uint64)
+    lengths = _Flat(np.int32)
     for position, (words, signature, doc_keys, doc_lengths) in enumerate(sketches):
         if signature is None or doc_keys is None or doc_lengths is None:
             skipped.append(Skipped(ids[position], f"too short to compare ({words} words, "
@@ -252,18 +256,53 @@ def build_corpus(
         sketches[position] = (words, None, None, None)
     del sketches
     compared = select(ordered, kept)
+    counts = keys.counts()
+    flat_keys = keys.array()
     judging = None if progress is None else (
         lambda done, total: progress("boilerplate", done, total))
-    boiler = _learn_boilerplate(compared, keys, config, engine, judging)
-    return Corpus(compared, signatures, keys, lengths, boiler, skipped, config)
+    boiler = _learn_boilerplate(compared, flat_keys, counts, config, engine, judging)
+    return Corpus(compared, signatures, flat_keys, lengths.array(), counts, boiler, skipped,
+                  config)
 
 
-def _learn_boilerplate(documents: Sequence[Document], keys: list[np.ndarray], config: Config,
-                       engine: Engine,
+class _Flat:
+    """Arrays appended one after another into one flat array, a block at a time (so the
+    small arrays are let go as they come, not all held until the end)."""
+
+    block = 1 << 16
+
+    def __init__(self, dtype: type[np.generic]) -> None:
+        self.dtype = dtype
+        self.blocks: list[np.ndarray] = []
+        self.pending: list[np.ndarray] = []
+        self.lengths: list[int] = []
+
+    def append(self, values: np.ndarray) -> None:
+        self.pending.append(values)
+        self.lengths.append(len(values))
+        if len(self.pending) >= self.block:
+            self._seal()
+
+    def _seal(self) -> None:
+        if self.pending:
+            self.blocks.append(np.concatenate(self.pending).astype(self.dtype, copy=False))
+            self.pending = []
+
+    def array(self) -> np.ndarray:
+        self._seal()
+        return np.concatenate(self.blocks) if self.blocks else np.zeros(0, dtype=self.dtype)
+
+    def counts(self) -> np.ndarray:
+        return np.asarray(self.lengths, dtype=np.int64)
+
+
+def _learn_boilerplate(documents: Sequence[Document], keys: np.ndarray, counts: np.ndarray,
+                       config: Config, engine: Engine,
                        progress: Callable[[int, int], None] | None = None) -> frozenset[int]:
-    """The boilerplate rule over the corpus: profiles only of the documents it looks at;
-    ``progress(done, total)`` counts them."""
-    frequent = frequent_sentences(keys, config.boilerplate.min_docs)
+    """The boilerplate rule over the corpus (``keys`` of every document's sentences, one
+    document after another, ``counts[row]`` of them document ``row``'s): profiles only of
+    the documents it looks at; ``progress(done, total)`` counts them."""
+    frequent = frequent_sentences_flat(keys, counts, config.boilerplate.min_docs)
     if not frequent:
         return frozenset()
     firsts: dict[int, set[int]] = {}

@@ -96,6 +96,24 @@ def test_boilerplate_stubs_do_not_match() -> None:
     assert list(finals)[:3] == ["signing", "boilerplate", "candidates"]
 
 
+def test_sentences_kept_flat_in_blocks_give_the_same_boilerplate(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The scan keeps every document's sentence keys in one flat array, built a block of
+    # documents at a time; which document a key belongs to must survive the blocks.
+    from dedup.pipeline import _Flat, build_corpus
+
+    note = "Der Volltext dieses Artikels steht aus rechtlichen Gründen nicht mehr zur Verfügung."
+    docs = [Document(f"d{i}", f"{' '.join(paragraphs(ARTICLES[i % len(ARTICLES)])[:1])} {note}")
+            for i in range(7)]
+    whole = build_corpus(docs, Config())
+    monkeypatch.setattr(_Flat, "block", 2)
+    blocked = build_corpus(docs, Config())
+    assert whole.boilerplate == blocked.boilerplate and len(whole.boilerplate) == 1
+    assert whole.sentence_keys.tolist() == blocked.sentence_keys.tolist()
+    assert whole.sentence_counts.tolist() == blocked.sentence_counts.tolist()
+    assert whole.boilerplate_words == blocked.boilerplate_words > 0
+
+
 def test_widely_copied_story_is_not_mistaken_for_boilerplate() -> None:
     story = "\n\n".join(paragraphs(ARTICLES[0]))
     docs = [Document(f"outlet{i}", f"Meldung von Outlet {i}.\n\n{story}") for i in range(8)]
