@@ -96,22 +96,30 @@ def test_boilerplate_stubs_do_not_match() -> None:
     assert list(finals)[:3] == ["signing", "boilerplate", "candidates"]
 
 
-def test_sentences_kept_flat_in_blocks_give_the_same_boilerplate(
+def test_documents_signed_in_blocks_give_the_same_corpus(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # The scan keeps every document's sentence keys in one flat array, built a block of
-    # documents at a time; which document a key belongs to must survive the blocks.
-    from dedup.pipeline import _Flat, build_corpus
+    # Documents are signed a block at a time and their sentence keys kept in one flat
+    # array; which document a key belongs to must survive the blocks.
+    from dedup import pipeline
+    from dedup.pipeline import build_corpus
 
     note = "Der Volltext dieses Artikels steht aus rechtlichen Gründen nicht mehr zur Verfügung."
     docs = [Document(f"d{i}", f"{' '.join(paragraphs(ARTICLES[i % len(ARTICLES)])[:1])} {note}")
             for i in range(7)]
+    docs.insert(3, Document("d3a", "zu kurz"))  # skipped, in the middle of a block
     whole = build_corpus(docs, Config())
-    monkeypatch.setattr(_Flat, "block", 2)
+    assert len(pipeline.sign_blocks(len(docs))) == 1
+    monkeypatch.setattr(pipeline, "sign_blocks",
+                        lambda n: [(s, min(s + 3, n)) for s in range(0, n, 3)])
     blocked = build_corpus(docs, Config())
     assert whole.boilerplate == blocked.boilerplate and len(whole.boilerplate) == 1
+    assert whole.signatures.tolist() == blocked.signatures.tolist()
     assert whole.sentence_keys.tolist() == blocked.sentence_keys.tolist()
     assert whole.sentence_counts.tolist() == blocked.sentence_counts.tolist()
+    assert whole.sentence_words.tolist() == blocked.sentence_words.tolist()
     assert whole.boilerplate_words == blocked.boilerplate_words > 0
+    assert [d.id for d in blocked.documents] == [d.id for d in docs if d.id != "d3a"]
+    assert [s.id for s in blocked.skipped] == ["d3a"]
 
 
 def test_widely_copied_story_is_not_mistaken_for_boilerplate() -> None:

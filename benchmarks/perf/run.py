@@ -55,8 +55,6 @@ class Stages:
 
 
 def run_dedup(path: str) -> dict[str, Any]:
-    import numpy as np
-
     from dedup.candidates import candidate_pairs
     from dedup.cluster import build_clusters
     from dedup.config import Config
@@ -64,7 +62,13 @@ def run_dedup(path: str) -> dict[str, Any]:
     from dedup.io import read_corpus
     from dedup.models import Report
     from dedup.normalize import normalize
-    from dedup.pipeline import _learn_boilerplate, _sketch_chunk, _verify_chunk
+    from dedup.pipeline import (
+        _assemble,
+        _learn_boilerplate,
+        _sign_blocks,
+        _verify_chunk,
+        sign_blocks,
+    )
     from dedup.report import render
     from dedup.signatures import Signer
 
@@ -76,16 +80,14 @@ def run_dedup(path: str) -> dict[str, Any]:
     stages.time("normalize", lambda: [normalize(d.text) for d in docs])
     signer = Signer(config.lsh.num_perm, config.lsh.seed)
     # prepare + sign as the scan runs them: one pass, keeping signature and sentence keys.
-    sketches = stages.time("prepare and sign", lambda: engine.map(
-        _sketch_chunk, (config, signer), docs))
-    kept = [(d, s) for d, s in zip(docs, sketches) if s[1] is not None]
-    documents = [d for d, _ in kept]
-    signatures = np.vstack([s[1] for _, s in kept])
-    keys = [s[2] for _, s in kept]
-    boiler = stages.time("boilerplate", lambda: _learn_boilerplate(documents, keys, config,
-                                                                   engine))
+    blocks = sign_blocks(len(docs))
+    corpus = stages.time("prepare and sign", lambda: _assemble(
+        docs, engine.map(_sign_blocks, (config, signer, docs), blocks), blocks, config))
+    documents = list(corpus.documents)
+    boiler = stages.time("boilerplate", lambda: _learn_boilerplate(
+        documents, corpus.sentence_keys, corpus.sentence_counts, config, engine))
     pairs = stages.time("candidates", lambda: candidate_pairs(
-        signatures, config.lsh.min_collisions, config.lsh.max_bucket))
+        corpus.signatures, config.lsh.min_collisions, config.lsh.max_bucket))
 
     def verify_all() -> list[Any]:
         # Prepares the documents of each pair again, as the scan does (it keeps no tokens).
