@@ -16,8 +16,10 @@ from dedup.boilerplate import (
     NO_KEY,
     Frequent,
     SentenceProfile,
+    _jaccard,
     frequent_sentences,
     in_sorted,
+    median_jaccard,
     sentence_keys,
 )
 from dedup.config import Config
@@ -203,6 +205,18 @@ def test_frequent_sentences_match_reference(keys: list[list[int]], min_docs: int
     arrays = [np.asarray(k, dtype=np.uint64) for k in keys]
     fast = sorted(frequent_sentences(arrays, min_docs), key=lambda f: f.key)
     assert fast == _frequent_reference(arrays, min_docs)
+
+
+stem_sets = st.lists(st.integers(0, 9), max_size=8, unique=True).map(
+    lambda v: np.asarray(sorted(v), dtype=np.uint64))
+
+
+@given(st.lists(stem_sets, min_size=2, max_size=6))
+def test_median_jaccard_is_the_median_of_numpy_jaccards(sets: list[np.ndarray]) -> None:
+    from itertools import combinations
+
+    expected = float(np.median([_jaccard(a, b) for a, b in combinations(sets, 2)]))
+    assert median_jaccard(sets) == expected
 
 
 keys64 = st.lists(st.sampled_from([0, 1, 2, 5, 2**63, 2**64 - 1]), max_size=10)
