@@ -104,11 +104,11 @@ def candidate_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int
     Chance collisions grow faster than the corpus (75 million colliding pairs at 100,000
     articles, 805 million at a million), and summing them all at once is the peak of a
     scan's memory. With ``spill``, each group's counted pairs go to a temporary directory
-    instead, cut into ranges of first rows, and each range is summed on its own: memory
-    holds one range, not all pairs. The workers of ``engine`` must see this machine's temporary
+    instead, sorted, and ranges of pairs of about equal size are summed one at a time:
+    memory holds one range, not all pairs. The workers of ``engine`` must see this machine's temporary
     directory (local processes, a dask LocalCluster). Same result either way.
 
-    ``progress(done, total)`` is called as groups of bands (and, spilling, ranges of rows)
+    ``progress(done, total)`` is called as groups of bands (and, spilling, ranges of pairs)
     are done: at a million articles this stage takes minutes.
     """
     n, bands = signatures.shape
@@ -141,9 +141,14 @@ def _sum_counts(codes: np.ndarray, counts: np.ndarray, min_collisions: int) -> n
     return np.asarray(codes[starts][totals >= min_collisions], dtype=np.int64)
 
 
-#: Documents per range of first rows when counting spilled pairs (at least 32 ranges, so that
-#: a process pool shares them): about 20 million colliding pairs each at a million articles.
-ROWS_PER_RANGE = 25_000
+#: Colliding pairs summed at once when counting spilled pairs. Ranges of codes are cut to
+#: hold about this many each (from samples of every group's sorted codes), and there are at
+#: least 32 ranges so that a process pool shares them. Ranges of equal numbers of first rows
+#: were uneven: a bucket larger than ``max_bucket`` links every member to its smallest row,
+#: so the first range got the star pairs of every band (5.3 GB in one worker at 1M).
+CODES_PER_RANGE = 8_000_000
+#: Codes sampled from each spilled group to place the range bounds.
+SAMPLES_PER_GROUP = 1024
 
 
 def _map(engine: Engine | None, fn: Callable[[C, Sequence[T]], list[R]], context: C,
@@ -161,51 +166,77 @@ def _spilled_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int,
                    engine: Engine | None, groups: list[range],
                    progress: Callable[[int, int], None] | None) -> np.ndarray:
     n = len(signatures)
-    ranges = max(32, -(-n // ROWS_PER_RANGE))
-    # Codes are first * n + second: a range of first rows is a range of codes.
-    bounds = np.asarray([(k * n // ranges) * n for k in range(ranges)] + [n * n],
-                        dtype=np.int64)
-    total = len(groups) + ranges
+    total = [len(groups) + 32]  # until the ranges are known
 
     def report(offset: int) -> Callable[[int], None] | None:
-        return None if progress is None else lambda done: progress(offset + done, total)
+        return None if progress is None else lambda done: progress(offset + done, total[0])
 
     with tempfile.TemporaryDirectory(prefix="dedup-candidates-") as folder:
-        _map(engine, _spill_groups, (signatures, max_bucket, folder, bounds), groups, report(0))
-        sum_context = (folder, [g.start for g in groups], min_collisions)
-        kept = _map(engine, _sum_range, sum_context, list(range(ranges)), report(len(groups)))
+        spilled = _map(engine, _spill_groups, (signatures, max_bucket, folder), groups,
+                       report(0))
+        bounds = _balanced_bounds(spilled, n)
+        total[0] = len(groups) + len(bounds) - 1
+        sum_context = (folder, [g.start for g in groups], bounds, min_collisions)
+        kept = _map(engine, _sum_range, sum_context, list(range(len(bounds) - 1)),
+                    report(len(groups)))
     return _pairs(np.concatenate(kept), n)
 
 
-def _spill_groups(context: tuple[np.ndarray, int, str, np.ndarray],
-                  groups: Sequence[range]) -> list[None]:
-    """Count each group's colliding pairs and write them, ascending, with where each range of
-    first rows starts. Runs in an engine's worker, one group in memory at a time."""
-    signatures, max_bucket, folder, bounds = context
+def _balanced_bounds(spilled: Sequence[tuple[int, np.ndarray]], n: int) -> np.ndarray:
+    """Ascending code bounds ``[0, ..., n * n]`` cutting the spilled codes into ranges of
+    about equal size. ``spilled`` holds each group's number of codes and a sample of them,
+    evenly spaced in its sorted codes (each sampled code stands for as many codes)."""
+    total = sum(count for count, _ in spilled)
+    ranges = max(32, -(-total // CODES_PER_RANGE))
+    samples = [(sample, count / len(sample)) for count, sample in spilled if len(sample)]
+    inner = np.zeros(0, dtype=np.int64)
+    if samples:
+        values = np.concatenate([sample for sample, _ in samples])
+        weights = np.concatenate([np.full(len(sample), weight) for sample, weight in samples])
+        order = np.argsort(values, kind="stable")
+        reached = np.cumsum(weights[order])
+        targets = total * np.arange(1, ranges) / ranges
+        inner = values[order][np.minimum(np.searchsorted(reached, targets),
+                                         len(values) - 1)]
+    return np.unique(np.concatenate([[0], inner, [n * n]]).astype(np.int64))
+
+
+def _spill_groups(context: tuple[np.ndarray, int, str],
+                  groups: Sequence[range]) -> list[tuple[int, np.ndarray]]:
+    """Count each group's colliding pairs and write them, ascending; return how many there
+    were and a sample of them. Runs in an engine's worker, one group in memory at a time."""
+    signatures, max_bucket, folder = context
+    out = []
     for group in groups:
         [(codes, counts)] = _count_groups((signatures, max_bucket), [group])
         base = os.path.join(folder, f"g{group.start}")
         codes.astype(np.int64, copy=False).tofile(base + "-codes")
         counts.astype(np.uint8).tofile(base + "-counts")  # at most BANDS_PER_TASK
-        np.save(base + "-cuts.npy", np.searchsorted(codes, bounds))
-    return [None] * len(groups)
+        picks = np.unique(np.linspace(0, len(codes) - 1, min(len(codes), SAMPLES_PER_GROUP))
+                          .astype(np.int64))
+        out.append((len(codes), codes[picks].astype(np.int64)))
+    return out
 
 
-def _sum_range(context: tuple[str, list[int], int], ranges: Sequence[int]) -> list[np.ndarray]:
-    """Sum the spilled counts of each range of first rows over all groups; the pairs that
-    reach ``min_collisions``. Runs in an engine's worker; reads just that range of each file
-    (plain reads, not a memory map, so only one range is ever resident)."""
-    folder, starts, min_collisions = context
-    cuts = {start: np.load(os.path.join(folder, f"g{start}-cuts.npy")) for start in starts}
+def _sum_range(context: tuple[str, list[int], np.ndarray, int],
+               ranges: Sequence[int]) -> list[np.ndarray]:
+    """Sum the spilled counts of each range of codes over all groups; the pairs that reach
+    ``min_collisions``. Runs in an engine's worker; finds the range in each group's sorted
+    codes through a memory map (a binary search touches a few pages) and reads just that
+    range (plain reads, so only one range is ever resident)."""
+    folder, starts, bounds, min_collisions = context
+    files = [os.path.join(folder, f"g{start}") for start in starts]
+    sorted_codes = [np.memmap(base + "-codes", dtype=np.int64, mode="r")
+                    if os.path.getsize(base + "-codes") else np.zeros(0, dtype=np.int64)
+                    for base in files]
     out = []
     for k in ranges:
         codes, counts = [], []
-        for start in starts:
-            base = os.path.join(folder, f"g{start}")
-            first, count = int(cuts[start][k]), int(cuts[start][k + 1] - cuts[start][k])
-            codes.append(np.fromfile(base + "-codes", dtype=np.int64, count=count,
+        for base, spilled in zip(files, sorted_codes):
+            first, last = np.searchsorted(spilled, bounds[k : k + 2]).tolist()
+            codes.append(np.fromfile(base + "-codes", dtype=np.int64, count=last - first,
                                      offset=8 * first))
-            counts.append(np.fromfile(base + "-counts", dtype=np.uint8, count=count,
+            counts.append(np.fromfile(base + "-counts", dtype=np.uint8, count=last - first,
                                       offset=first))
         out.append(_sum_counts(np.concatenate(codes), np.concatenate(counts), min_collisions))
     return out

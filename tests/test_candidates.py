@@ -85,7 +85,7 @@ def test_spilled_counting_in_worker_processes_leaves_nothing_behind() -> None:
     assert set(Path(tempfile.gettempdir()).glob("dedup-candidates-*")) == before
 
 
-def test_progress_counts_groups_of_bands_then_ranges_of_rows() -> None:
+def test_progress_counts_groups_of_bands_then_ranges_of_pairs() -> None:
     from dedup.engines import SerialEngine
 
     signatures = _planted(np.random.default_rng(13), 200, 64, 80)
@@ -96,5 +96,6 @@ def test_progress_counts_groups_of_bands_then_ranges_of_rows() -> None:
         spilled: list[tuple[int, int]] = []
         candidate_pairs(signatures, 5, 50, engine, spill=True,
                         progress=lambda d, t, out=spilled: out.append((d, t)))
-        assert spilled[-1] == (8 + 32, 8 + 32)  # then at least 32 ranges of first rows
+        done, total = spilled[-1]
+        assert done == total > 8  # then the ranges of pairs summed
         assert [d for d, _ in spilled] == sorted(d for d, _ in spilled)
