@@ -116,6 +116,8 @@ def candidate_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int
         return np.zeros((0, 2), dtype=np.int64)
     groups = [range(start, min(start + BANDS_PER_TASK, bands))
               for start in range(0, bands, BANDS_PER_TASK)]
+    if progress is not None:
+        progress(0, len(groups) + (32 if spill else 0))
     if spill:
         return _spilled_pairs(signatures, min_collisions, max_bucket, engine, groups, progress)
     context = (signatures, max_bucket)

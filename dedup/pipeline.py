@@ -268,6 +268,9 @@ def build_corpus(
     blocks = sign_blocks(len(ordered))
     signing = None if progress is None else (
         lambda done: progress("signing", blocks[done - 1][1] if done else 0, len(ordered)))
+    # Every stage is reported from its start too: the first chunk of work takes a while.
+    if signing is not None:
+        signing(0)
     signed = engine.map(_sign_blocks, (config, signer, ordered), blocks, signing)
     corpus = _assemble(ordered, signed, blocks, config)
     judging = None if progress is None else (
@@ -310,6 +313,8 @@ def _learn_boilerplate(documents: Sequence[Document], keys: np.ndarray, counts: 
     """The boilerplate rule over the corpus (``keys`` of every document's sentences, one
     document after another, ``counts[row]`` of them document ``row``'s): profiles only of
     the documents it looks at; ``progress(done, total)`` counts them."""
+    if progress is not None:
+        progress(0, 0)
     frequent = frequent_sentences_flat(keys, counts, config.boilerplate.min_docs)
     if not frequent:
         return frozenset()
@@ -351,6 +356,8 @@ def scan(
                                 lambda done, total: progress("candidates", done, total)))
     verifying = None if progress is None else (
         lambda done: progress("verifying", done, len(pairs)))
+    if verifying is not None:
+        verifying(0)
     verdicts = engine.map(_verify_chunk, (corpus.documents, corpus.boilerplate, config,
                                           object()), pairs.tolist(), verifying)
     matches = [match for match in verdicts if match is not None]
