@@ -85,7 +85,8 @@ def _read(paths: Sequence[str], id_field: str, text_field: str, quiet: bool,
     if progress:
         progress("reading", 0, 0)
     corpus = read_corpus(paths, id_field=id_field, text_field=text_field, stdin=stdin,
-                         spool=spool)
+                         spool=spool, progress=None if progress is None else (
+                             lambda count: progress("reading", count, 0)))
     if progress:
         progress("reading", len(corpus.documents), 0)
         progress.close()

@@ -626,3 +626,14 @@ def test_jsonl_round_trips_across_the_8_kib_sniff_boundary(texts: list[str]) -> 
     documents = read_corpus(["-"], stdin=stream).documents
 
     assert {(d.id, d.text) for d in documents} == {(r["id"], r["text"]) for r in records}
+
+
+@pytest.mark.parametrize("spool", [False, True])
+def test_progress_counts_documents_as_they_are_read(tmp_path: Path, spool: bool) -> None:
+    path = tmp_path / "many.jsonl"
+    rows = [{"id": f"d{i}", "text": "" if i == 5 else f"Text {i}"} for i in range(2_501)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    counts: list[int] = []
+    corpus = read_corpus([str(path)], spool=spool, progress=counts.append)
+    assert counts == [1_000, 2_000]  # documents read, the empty one (skipped) not counted
+    assert len(corpus.documents) == 2_500
