@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -99,3 +100,36 @@ def test_progress_counts_groups_of_bands_then_ranges_of_pairs() -> None:
         done, total = spilled[-1]
         assert done == total > 8  # then the ranges of pairs summed
         assert [d for d, _ in spilled] == sorted(d for d, _ in spilled)
+
+
+def test_spilled_ranges_placed_from_samples_give_the_same_pairs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A real corpus has far more pairs per group than are sampled, and many ranges: few
+    # samples and small ranges here exercise the bounds placed between samples.
+    from dedup import candidates
+
+    monkeypatch.setattr(candidates, "SAMPLES_PER_GROUP", 5)
+    monkeypatch.setattr(candidates, "CODES_PER_RANGE", 40)
+    signatures = _planted(np.random.default_rng(14), 300, 64, 120)
+    expected = candidate_pairs(signatures, 3, 6).tolist()
+    calls: list[tuple[int, int]] = []
+    spilled = candidate_pairs(signatures, 3, 6, spill=True,
+                              progress=lambda d, t: calls.append((d, t)))
+    assert spilled.tolist() == expected and len(expected) > 100
+    assert calls[-1][1] > 8 + 32  # more ranges than the minimum
+
+
+def test_range_bounds_follow_the_pairs_not_the_rows() -> None:
+    # Half of all pairs on the first row (star buckets link to their smallest row): ranges of
+    # equal rows would put them all in one range; bounds from samples split them.
+    from dedup.candidates import _balanced_bounds
+
+    n = 1_000
+    star = np.arange(1, n, dtype=np.int64)  # row 0 with every other row
+    rest = np.sort(np.random.default_rng(15).choice(n * n, size=n, replace=False))
+    codes = np.sort(np.concatenate([star, rest]))
+    sample = codes[np.linspace(0, len(codes) - 1, 64).astype(np.int64)]
+    bounds = _balanced_bounds([(len(codes), sample)], n)
+    sizes = np.diff(np.searchsorted(codes, bounds))
+    assert len(bounds) - 1 >= 32 and sizes.sum() == len(codes)
+    assert sizes.max() <= 3 * len(codes) / 32

@@ -63,3 +63,20 @@ def test_using_engine_sets_the_engine_of_every_scan_inside(seed_docs: list[Docum
         pooled = scan(seed_docs).to_dict()
     assert isinstance(current_engine(), SerialEngine)
     assert pooled == scan(seed_docs).to_dict()
+
+
+def _fail_on_second(context: None, items: list[int]) -> list[int]:
+    if 2 in items:
+        raise ValueError("kaputt")
+    return items
+
+
+def test_pool_freezes_the_parents_objects_only_while_it_runs() -> None:
+    import gc
+
+    engine = ProcessEngine(2, chunk_size=1, min_items=1)
+    assert engine.map(_fail_on_second, None, [0, 1]) == [0, 1]
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(ValueError, match="kaputt"):
+        engine.map(_fail_on_second, None, [0, 1, 2, 3])
+    assert gc.get_freeze_count() == 0
