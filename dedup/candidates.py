@@ -105,8 +105,8 @@ def candidate_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int
     articles, 805 million at a million), and summing them all at once is the peak of a
     scan's memory. With ``spill``, each group's counted pairs go to a temporary directory
     instead, sorted, and ranges of pairs of about equal size are summed one at a time:
-    memory holds one range, not all pairs. The workers of ``engine`` must see this machine's temporary
-    directory (local processes, a dask LocalCluster). Same result either way.
+    memory holds one range, not all pairs. The workers of ``engine`` must see this machine's
+    temporary directory (local processes, a dask LocalCluster). Same result either way.
 
     ``progress(done, total)`` is called as groups of bands (and, spilling, ranges of pairs)
     are done: at a million articles this stage takes minutes.

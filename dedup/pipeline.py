@@ -272,7 +272,7 @@ def build_corpus(
     if signing is not None:
         signing(0)
     signed = engine.map(_sign_blocks, (config, signer, ordered), blocks, signing)
-    corpus = _assemble(ordered, signed, blocks, config)
+    corpus = _assemble(ordered, signed, config)
     judging = None if progress is None else (
         lambda done, total: progress("boilerplate", done, total))
     boiler = _learn_boilerplate(corpus.documents, corpus.sentence_keys,
@@ -281,10 +281,10 @@ def build_corpus(
     return corpus
 
 
-def _assemble(ordered: Sequence[Document], signed: list[_Signed],
-              blocks: list[tuple[int, int]], config: Config) -> Corpus:
-    """The corpus of the signed blocks (boilerplate not learned yet). The blocks are let go
-    one by one as their signatures are copied into one matrix."""
+def _assemble(ordered: Sequence[Document], signed: list[_Signed], config: Config) -> Corpus:
+    """The corpus of the signed blocks of ``ordered``, in order (boilerplate not learned
+    yet). ``signed`` is emptied: each block is let go once its signatures are copied into
+    the one matrix."""
     ids = ids_of(ordered)
     kept = np.concatenate([b.kept for b in signed]) if signed else np.zeros(0, dtype=bool)
     words = np.concatenate([b.words for b in signed]) if signed else np.zeros(0, np.int64)

@@ -92,7 +92,8 @@ def test_progress_counts_groups_of_bands_then_ranges_of_pairs() -> None:
     signatures = _planted(np.random.default_rng(13), 200, 64, 80)
     for engine in (None, SerialEngine(chunk_size=3)):
         calls: list[tuple[int, int]] = []
-        candidate_pairs(signatures, 5, 50, engine, progress=lambda d, t, out=calls: out.append((d, t)))
+        candidate_pairs(signatures, 5, 50, engine,
+                        progress=lambda d, t, out=calls: out.append((d, t)))
         assert calls[-1] == (8, 8)  # 64 bands, 8 a group
         spilled: list[tuple[int, int]] = []
         candidate_pairs(signatures, 5, 50, engine, spill=True,

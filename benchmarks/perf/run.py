@@ -82,7 +82,7 @@ def run_dedup(path: str) -> dict[str, Any]:
     # prepare + sign as the scan runs them: one pass, keeping signature and sentence keys.
     blocks = sign_blocks(len(docs))
     corpus = stages.time("prepare and sign", lambda: _assemble(
-        docs, engine.map(_sign_blocks, (config, signer, docs), blocks), blocks, config))
+        docs, engine.map(_sign_blocks, (config, signer, docs), blocks), config))
     documents = list(corpus.documents)
     boiler = stages.time("boilerplate", lambda: _learn_boilerplate(
         documents, corpus.sentence_keys, corpus.sentence_counts, config, engine))
