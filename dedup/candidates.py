@@ -244,9 +244,11 @@ def _sum_range(context: tuple[str, list[int], np.ndarray, int],
     return out
 
 
-#: Bands whose collisions one task finds and counts: 32 tasks at 256 permutations, enough
+#: Bands whose collisions one task finds and counts: 64 tasks at 256 permutations, enough
 #: for a process pool to spread them (it runs fewer than 32 items in the calling process).
-BANDS_PER_TASK = 8
+#: At a million articles a band has about 3 million colliding pairs; with 8 bands a task the
+#: workers of the candidate stage peaked at 1.4 GB of private memory each.
+BANDS_PER_TASK = 4
 
 
 def _count_groups(context: tuple[np.ndarray, int],

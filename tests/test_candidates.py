@@ -94,12 +94,12 @@ def test_progress_counts_groups_of_bands_then_ranges_of_pairs() -> None:
         calls: list[tuple[int, int]] = []
         candidate_pairs(signatures, 5, 50, engine,
                         progress=lambda d, t, out=calls: out.append((d, t)))
-        assert calls[-1] == (8, 8)  # 64 bands, 8 a group
+        assert calls[-1] == (16, 16)  # 64 bands, BANDS_PER_TASK (4) a group
         spilled: list[tuple[int, int]] = []
         candidate_pairs(signatures, 5, 50, engine, spill=True,
                         progress=lambda d, t, out=spilled: out.append((d, t)))
         done, total = spilled[-1]
-        assert done == total > 8  # then the ranges of pairs summed
+        assert done == total > 16  # then the ranges of pairs summed
         assert [d for d, _ in spilled] == sorted(d for d, _ in spilled)
 
 
@@ -117,7 +117,7 @@ def test_spilled_ranges_placed_from_samples_give_the_same_pairs(
     spilled = candidate_pairs(signatures, 3, 6, spill=True,
                               progress=lambda d, t: calls.append((d, t)))
     assert spilled.tolist() == expected and len(expected) > 100
-    assert calls[-1][1] > 8 + 32  # more ranges than the minimum
+    assert calls[-1][1] > 16 + 32  # more ranges than the minimum
 
 
 def test_range_bounds_follow_the_pairs_not_the_rows() -> None:

@@ -81,7 +81,7 @@ def test_quiet_turns_progress_off_even_on_a_terminal(monkeypatch: pytest.MonkeyP
     drawn = terminal.getvalue()
     assert "\rreading      3 documents\n" in drawn
     assert "\rsigning      3/3\n" in drawn
-    # 32 groups of 8 bands, then as many ranges of pairs as there are pairs to cut into.
+    # 64 groups of 4 bands, then as many ranges of pairs as there are pairs to cut into.
     assert re.search(r"\rcandidates   (\d+)/\1\n", drawn)
     assert "\rverifying    1/1\n" in drawn
 
