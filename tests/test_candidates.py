@@ -111,6 +111,7 @@ def test_spilled_ranges_placed_from_samples_give_the_same_pairs(
 
     monkeypatch.setattr(candidates, "SAMPLES_PER_GROUP", 5)
     monkeypatch.setattr(candidates, "CODES_PER_RANGE", 40)
+    monkeypatch.setattr(candidates, "FENCE", 3)
     signatures = _planted(np.random.default_rng(14), 300, 64, 120)
     expected = candidate_pairs(signatures, 3, 6).tolist()
     calls: list[tuple[int, int]] = []
@@ -134,3 +135,26 @@ def test_range_bounds_follow_the_pairs_not_the_rows() -> None:
     sizes = np.diff(np.searchsorted(codes, bounds))
     assert len(bounds) - 1 >= 32 and sizes.sum() == len(codes)
     assert sizes.max() <= 3 * len(codes) / 32
+
+
+@settings(deadline=None, max_examples=60)
+@given(values=st.lists(st.integers(0, 60), max_size=40), fence=st.integers(1, 7),
+       probes=st.lists(st.integers(-1, 62), min_size=1, max_size=8))
+def test_position_in_a_spilled_file_is_searchsorted(values: list[int], fence: int,
+                                                    probes: list[int]) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from dedup import candidates
+
+    codes = np.unique(np.asarray(values, dtype=np.int64))
+    with tempfile.TemporaryDirectory() as folder:
+        path = str(Path(folder) / "codes")
+        codes.tofile(path)
+        original, candidates.FENCE = candidates.FENCE, fence
+        try:
+            for probe in probes:
+                found = candidates._position(path, codes[::fence], len(codes), probe)
+                assert found == int(np.searchsorted(codes, probe))
+        finally:
+            candidates.FENCE = original
