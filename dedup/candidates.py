@@ -117,7 +117,7 @@ def candidate_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int
     groups = [range(start, min(start + BANDS_PER_TASK, bands))
               for start in range(0, bands, BANDS_PER_TASK)]
     if progress is not None:
-        progress(0, len(groups) + (32 if spill else 0))
+        progress(0, len(groups) + (MIN_RANGES if spill else 0))
     if spill:
         return _spilled_pairs(signatures, min_collisions, max_bucket, engine, groups, progress)
     context = (signatures, max_bucket)
@@ -149,6 +149,8 @@ def _sum_counts(codes: np.ndarray, counts: np.ndarray, min_collisions: int) -> n
 #: were uneven: a bucket larger than ``max_bucket`` links every member to its smallest row,
 #: so the first range got the star pairs of every band (5.3 GB in one worker at 1M).
 CODES_PER_RANGE = 8_000_000
+#: Ranges the spilled pairs are cut into at the least (fewer if there are too few pairs).
+MIN_RANGES = 32
 #: Codes sampled from each spilled group to place the range bounds.
 SAMPLES_PER_GROUP = 1024
 #: Every FENCE-th code of a spilled group is kept beside it, so that a range's start is found
@@ -172,7 +174,7 @@ def _spilled_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int,
                    engine: Engine | None, groups: list[range],
                    progress: Callable[[int, int], None] | None) -> np.ndarray:
     n = len(signatures)
-    total = [len(groups) + 32]  # until the ranges are known
+    total = [len(groups) + MIN_RANGES]  # until the ranges are known
 
     def report(offset: int) -> Callable[[int], None] | None:
         return None if progress is None else lambda done: progress(offset + done, total[0])
@@ -193,7 +195,7 @@ def _balanced_bounds(spilled: Sequence[tuple[int, np.ndarray]], n: int) -> np.nd
     about equal size. ``spilled`` holds each group's number of codes and a sample of them,
     evenly spaced in its sorted codes (each sampled code stands for as many codes)."""
     total = sum(count for count, _ in spilled)
-    ranges = max(32, -(-total // CODES_PER_RANGE))
+    ranges = max(MIN_RANGES, -(-total // CODES_PER_RANGE))
     samples = [(sample, count / len(sample)) for count, sample in spilled if len(sample)]
     inner = np.zeros(0, dtype=np.int64)
     if samples:

@@ -358,13 +358,14 @@ def scan(
         lambda done: progress("verifying", done, len(pairs)))
     if verifying is not None:
         verifying(0)
+    pair_rows = pairs.tolist()
     verdicts = engine.map(_verify_chunk, (corpus.documents, corpus.boilerplate, config,
-                                          object()), pairs.tolist(), verifying)
+                                          object()), pair_rows, verifying)
     matches = [match for match in verdicts if match is not None]
     matches.sort(key=lambda m: (m.a, m.b))
     # Clusters need of their members an id, a date and a length, not texts (a store keeps
     # them on disk, and a million articles have hundreds of thousands of copies).
-    matched = sorted({int(row) for (i, j), verdict in zip(pairs.tolist(), verdicts)
+    matched = sorted({row for (i, j), verdict in zip(pair_rows, verdicts)
                       if verdict is not None for row in (i, j)})
     clusters = build_clusters(matches, {m.id: m for m in
                                         members_of(select(corpus.documents, matched))})

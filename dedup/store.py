@@ -111,8 +111,9 @@ class DocumentStore(Sequence[Document]):
     def members(self) -> list[Member]:
         """What choosing a canonical member needs of each document, in order (no text is
         read)."""
-        return [Member(self._heads[r][0], self._heads[r][2][_META.index("date")],
-                       self._lengths[r]) for r in self._record_rows()]
+        date = _META.index("date")
+        return [Member(self._heads[r][0], self._heads[r][2][date], self._lengths[r])
+                for r in self._record_rows()]
 
     # reading
 
