@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from dedup._reference import reference_signature
 from dedup.shingle import shingle_hashes, shingle_hashes64, word_hashes
-from dedup.signatures import Signer, affine32_permutations
+from dedup.signatures import _CHUNK, Signer, affine32_permutations
 
 
 def test_hashes_are_stable_across_runs_and_machines() -> None:
@@ -51,6 +51,18 @@ def test_large_input_is_signed_in_chunks_with_the_same_result() -> None:
     whole = signer.sign(shingles)
     halves = np.minimum(signer.sign(shingles[:100_000]), signer.sign(shingles[100_000:]))
     assert whole.tolist() == halves.tolist()
+
+
+def test_repeats_and_several_blocks_sign_as_datasketch_does() -> None:
+    # More shingles than one block holds, each one three times: repeats are not removed
+    # before the minimum, and blocks must not change it.
+    rng = np.random.default_rng(11)
+    distinct = rng.integers(0, 2**32, size=_CHUNK + 500, dtype=np.uint32)
+    repeated = np.concatenate([distinct, distinct[::-1], distinct])
+    signer = Signer(32, 3)
+    expected = reference_signature(distinct.tolist(), 32, 3).tolist()
+    assert signer.sign(repeated).tolist() == expected
+    assert signer.sign(distinct).tolist() == expected
 
 
 def test_signature_round_trips_into_datasketch_jaccard() -> None:
