@@ -67,7 +67,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Normalized", "normalize", "plain_fold", "plain_fold_origins"]
+__all__ = ["Normalized", "Replaced", "fold_origins", "normalize", "plain_fold", "plain_fold_marked"]
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -863,23 +863,33 @@ def plain_fold(text: str) -> str | None:
     return _plain_fold(text, None)
 
 
-def plain_fold_origins(text: str) -> tuple[str, np.ndarray | None] | None:
-    """:func:`plain_fold` and, per character of its result, the index of the original
-    character it came from (``None`` when they are the same: nothing was replaced).
+#: Where :func:`plain_fold_marked` replaced characters: ``(position in the original, length
+#: of what replaced it)``, in order.
+Replaced = list[tuple[int, int]]
+
+
+def plain_fold_marked(text: str) -> tuple[str, Replaced] | None:
+    """:func:`plain_fold` and the characters it replaced, from which :func:`fold_origins`
+    maps the result back to ``text`` later, if ever (for about what :func:`plain_fold`
+    costs: only replaced characters are noted)."""
+    replaced: Replaced = []
+    folded = _plain_fold(text, replaced)
+    return None if folded is None else (folded, replaced)
+
+
+def fold_origins(length: int, replaced: Replaced) -> np.ndarray | None:
+    """Per character of a plainly folded text, the index of the character of the original
+    (``length`` characters) it came from; ``None`` when nothing was replaced.
 
     A replaced character is its own cluster, so every character it became maps back to it,
     as in :func:`normalize`'s offsets; dropped characters map from nothing.
     """
-    replaced: list[tuple[int, int]] = []
-    folded = _plain_fold(text, replaced)
-    if folded is None:
-        return None
     if not replaced:
-        return folded, None
-    lengths = np.ones(len(text), dtype=np.int64)
+        return None
+    lengths = np.ones(length, dtype=np.int64)
     where, sizes = zip(*replaced)
     lengths[list(where)] = sizes
-    return folded, np.repeat(np.arange(len(text), dtype=np.int64), lengths)
+    return np.repeat(np.arange(length, dtype=np.int64), lengths)
 
 
 def _plain_fold(text: str, replaced: list[tuple[int, int]] | None) -> str | None:

@@ -12,7 +12,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from .normalize import normalize, plain_fold, plain_fold_origins
+from .normalize import Replaced, fold_origins, normalize, plain_fold, plain_fold_marked
 from .stopwords import STOPWORDS
 
 _WORD = re.compile(r"\w+(?:'\w+)*")
@@ -41,19 +41,22 @@ class Tokens:
     most of the cost of tokenizing.
     """
 
-    __slots__ = ("_ends", "_starts", "_text", "sentence_of", "sentences", "words")
+    __slots__ = ("_ends", "_fold", "_starts", "_text", "sentence_of", "sentences", "words")
 
     def __init__(self, words: list[str], starts: np.ndarray | None, ends: np.ndarray | None,
                  sentences: list[tuple[int, int]], sentence_of: np.ndarray,
-                 text: str | None = None) -> None:
-        if starts is None and text is None:
-            raise ValueError("Tokens without offsets need the text to find them in")
+                 text: str | None = None, fold: tuple[str, Replaced] | None = None) -> None:
+        if starts is None and (text is None or fold is None):
+            raise ValueError("Tokens without offsets need the text and its plain fold")
         self.words = words
         self.sentences = sentences
         self.sentence_of = sentence_of
         self._starts = starts
         self._ends = ends
         self._text = text if starts is None else None
+        # The plain fold the words came from (plain_fold_marked): finding the offsets then
+        # does not fold the text a second time.
+        self._fold = fold if starts is None else None
 
     def __len__(self) -> int:
         return len(self.words)
@@ -80,13 +83,11 @@ class Tokens:
         return self._ends
 
     def _locate(self) -> None:
-        assert self._text is not None
-        located = plain_offsets(self._text, self.words)
-        if located is None:  # pragma: no cover - made only for text plain_words takes
-            full = tokenize(self._text)
-            located = full.starts, full.ends
-        self._starts, self._ends = located
-        self._text = None
+        assert self._text is not None and self._fold is not None
+        folded, replaced = self._fold
+        origins = fold_origins(len(self._text), replaced)
+        self._starts, self._ends = _fold_offsets(folded, origins, self.words)
+        self._text = self._fold = None
 
     def span(self, first: int, last: int) -> tuple[int, int]:
         """Original ``[start, end)`` of words ``first..last-1``."""
@@ -141,13 +142,13 @@ def tokenize(text: str) -> Tokens:
 def tokenize_lazily(text: str) -> Tokens:
     """:func:`tokenize`, finding the words by :func:`plain_words` where the text allows and
     the offsets only when first asked for; equal to ``tokenize(text)`` in every field."""
-    lean = plain_words(text)
-    if lean is None:
+    marked = plain_fold_marked(text)
+    if marked is None:
         return tokenize(text)
-    words, sentences = lean
+    words, sentences = _plain_words(marked[0])
     lengths = sentence_lengths(sentences)
     sentence_of = np.repeat(np.arange(len(sentences), dtype=np.int64), lengths)
-    return Tokens(words, None, None, sentences, sentence_of, text=text)
+    return Tokens(words, None, None, sentences, sentence_of, text=text, fold=marked)
 
 
 def sentence_lengths(sentences: list[tuple[int, int]]) -> np.ndarray:
@@ -158,22 +159,19 @@ def sentence_lengths(sentences: list[tuple[int, int]]) -> np.ndarray:
     return bounds[:, 1] - bounds[:, 0]
 
 
-def plain_offsets(text: str, words: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(starts, ends)`` of ``words`` (what :func:`plain_words` found in ``text``) in the
-    original text, as :func:`tokenize` gives them; ``None`` if the text is not plain.
+def _fold_offsets(folded: str, origins: np.ndarray | None,
+                  words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(starts, ends)`` in the original text of ``words`` (what :func:`plain_words` found
+    in the plainly folded text ``folded``), as :func:`tokenize` gives them.
 
-    Positions in the plainly folded text are positions in the original, except where a
-    character was replaced (``ß`` -> ``ss``, a soft hyphen dropped), which
-    :func:`dedup.normalize.plain_fold_origins` maps back; whitespace runs, the only other
-    difference to ``normalize(text).text``, lie between words.
+    Positions in ``folded`` are positions in the original, except where a character was
+    replaced (``ß`` -> ``ss``, a soft hyphen dropped), which ``origins`` maps back (see
+    :func:`dedup.normalize.fold_origins`; ``None``: nothing was); whitespace runs, the only
+    other difference to ``normalize(text).text``, lie between words.
     """
-    folded_origins = plain_fold_origins(text)
-    if folded_origins is None:
-        return None
-    folded, origins = folded_origins
     gaps = _WORD.split(folded)
     if len(gaps) != len(words) + 1:  # pragma: no cover - same text, same regex
-        raise AssertionError("plain_offsets: words do not match the text")
+        raise AssertionError("_fold_offsets: words do not match the text")
     word_lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
     lengths = np.empty(2 * len(words) + 1, dtype=np.int64)
     lengths[0::2] = np.fromiter(map(len, gaps), dtype=np.int64, count=len(gaps))
@@ -197,8 +195,11 @@ def plain_words(text: str) -> tuple[list[str], list[tuple[int, int]]] | None:
     that :func:`tokenize` finds separately.
     """
     folded = plain_fold(text)
-    if folded is None:
-        return None
+    return None if folded is None else _plain_words(folded)
+
+
+def _plain_words(folded: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """:func:`plain_words` of the plainly folded text."""
     words: list[str] = []
     ends: list[tuple[int, bool]] = []
     for token in _WORD_OR_END.findall(folded):
