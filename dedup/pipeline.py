@@ -254,6 +254,38 @@ def _verify_chunk(
             for i, j in pairs]
 
 
+def verification_order(pairs: np.ndarray) -> np.ndarray:
+    """Candidate ``pairs`` (rows, sorted) reordered for verifying: the pairs of one connected
+    group of documents one after another, groups by their first row, pairs by rows within.
+
+    Sorted by first row, a document's pairs lie far apart (its copies' rows are anywhere),
+    and a worker's cache of prepared documents forgets it in between: at 100,000 articles
+    1.57 documents were prepared per pair where 1.38 are distinct. Grouped, each chunk of
+    pairs reuses what the chunk before it prepared."""
+    if len(pairs) == 0:
+        return pairs
+    nodes, inverse = np.unique(pairs, return_inverse=True)
+    inverse = inverse.reshape(pairs.shape)
+    a, b = inverse[:, 0], inverse[:, 1]
+    # Connected components by hooking and pointer jumping: each node's label falls to the
+    # smallest node of its group (labels only decrease, so this ends).
+    label = np.arange(len(nodes))
+    while True:
+        la, lb = label[a], label[b]
+        if np.array_equal(la, lb):
+            break
+        low = np.minimum(la, lb)
+        np.minimum.at(label, la, low)
+        np.minimum.at(label, lb, low)
+        while True:
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+    order = np.lexsort((pairs[:, 1], pairs[:, 0], label[a]))
+    return pairs[order]
+
+
 def build_corpus(
     documents: Sequence[Document], config: Config, progress: Progress | None = None,
     engine: Engine | None = None,
@@ -358,7 +390,7 @@ def scan(
         lambda done: progress("verifying", done, len(pairs)))
     if verifying is not None:
         verifying(0)
-    pair_rows = pairs.tolist()
+    pair_rows = verification_order(pairs).tolist()
     verdicts = engine.map(_verify_chunk, (corpus.documents, corpus.boilerplate, config,
                                           object()), pair_rows, verifying)
     matches = [match for match in verdicts if match is not None]

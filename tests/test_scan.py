@@ -122,6 +122,28 @@ def test_documents_signed_in_blocks_give_the_same_corpus(
     assert [s.id for s in blocked.skipped] == ["d3a"]
 
 
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)).filter(lambda p: p[0] < p[1]),
+                unique=True, max_size=60))
+def test_verification_order_puts_each_group_of_documents_together(
+        edges: list[tuple[int, int]]) -> None:
+    import numpy as np
+
+    from dedup.cluster import UnionFind
+    from dedup.pipeline import verification_order
+
+    pairs = np.array(sorted(edges), dtype=np.int64).reshape(-1, 2)
+    ordered = verification_order(pairs).tolist()
+    assert sorted(map(tuple, ordered)) == sorted(edges)  # the same pairs, once each
+    groups = UnionFind()
+    for i, j in edges:
+        groups.union(str(i).zfill(2), str(j).zfill(2))
+    keys = [int(groups.find(str(i).zfill(2))) for i, _ in ordered]
+    # Groups one after another, by their smallest row; pairs by rows within a group.
+    assert keys == sorted(keys)
+    assert ordered == sorted(ordered, key=lambda p: (int(groups.find(str(p[0]).zfill(2))), p))
+
+
 def test_widely_copied_story_is_not_mistaken_for_boilerplate() -> None:
     story = "\n\n".join(paragraphs(ARTICLES[0]))
     docs = [Document(f"outlet{i}", f"Meldung von Outlet {i}.\n\n{story}") for i in range(8)]
