@@ -91,8 +91,10 @@ def run_dedup(path: str) -> dict[str, Any]:
 
     def verify_all() -> list[Any]:
         # Prepares the documents of each pair again, as the scan does (it keeps no tokens).
-        found = [m for m in engine.map(_verify_chunk, (documents, boiler, config, object()),
-                                       pairs.tolist()) if m is not None]
+        corpus.boilerplate = boiler
+        context = (documents, corpus.sentence_marks(), config, object())
+        found = [m for m in engine.map(_verify_chunk, context, pairs.tolist())
+                 if m is not None]
         found.sort(key=lambda m: (m.a, m.b))
         return found
 
