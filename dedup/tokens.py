@@ -7,6 +7,7 @@ reports can quote exactly what the outlet printed.
 
 from __future__ import annotations
 
+import functools
 import re
 from itertools import pairwise
 
@@ -169,20 +170,50 @@ def _fold_offsets(folded: str, origins: np.ndarray | None,
     :func:`dedup.normalize.fold_origins`; ``None``: nothing was); whitespace runs, the only
     other difference to ``normalize(text).text``, lie between words.
     """
-    gaps = _WORD.split(folded)
-    if len(gaps) != len(words) + 1:  # pragma: no cover - same text, same regex
-        raise AssertionError("_fold_offsets: words do not match the text")
-    word_lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-    lengths = np.empty(2 * len(words) + 1, dtype=np.int64)
-    lengths[0::2] = np.fromiter(map(len, gaps), dtype=np.int64, count=len(gaps))
-    lengths[1::2] = word_lengths
-    ends = np.cumsum(lengths)[1::2]
-    starts = ends - word_lengths
+    found = _word_spans(folded)
+    if found is not None and len(found[0]) == len(words):
+        starts, ends = found
+    else:  # characters beyond the table: the regex's own split
+        gaps = _WORD.split(folded)
+        if len(gaps) != len(words) + 1:  # pragma: no cover - same text, same regex
+            raise AssertionError("_fold_offsets: words do not match the text")
+        word_lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        lengths = np.empty(2 * len(words) + 1, dtype=np.int64)
+        lengths[0::2] = np.fromiter(map(len, gaps), dtype=np.int64, count=len(gaps))
+        lengths[1::2] = word_lengths
+        ends = np.cumsum(lengths)[1::2]
+        starts = ends - word_lengths
     if origins is None:
         return starts, ends
     if not len(words):
         return starts, ends
     return origins[starts], origins[ends - 1] + 1
+
+
+@functools.cache
+def _word_chars() -> np.ndarray:
+    """Per character of the Basic Multilingual Plane: whether ``\\w`` matches it (what the
+    regex engine tests: alphanumeric, or the underscore)."""
+    return np.array([chr(c).isalnum() or c == 0x5F for c in range(0x10000)], dtype=bool)
+
+
+def _word_spans(text: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """``[start, end)`` of each match of :data:`_WORD` in ``text``, from a table of word
+    characters rather than the regex (a quarter of its time on an article); ``None`` for text
+    beyond the Basic Multilingual Plane.
+
+    ``\\w+(?:'\\w+)*`` matches the maximal runs of word characters and of apostrophes
+    that have a word character on both sides."""
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    if len(points) and int(points.max()) > 0xFFFF:
+        return None
+    word = _word_chars()[points]
+    inside = word.copy()
+    apostrophes = np.flatnonzero(points[1:-1] == 0x27) + 1
+    if len(apostrophes):
+        inside[apostrophes[word[apostrophes - 1] & word[apostrophes + 1]]] = True
+    edges = np.flatnonzero(np.diff(inside, prepend=False, append=False))
+    return edges[0::2].astype(np.int64), edges[1::2].astype(np.int64)
 
 
 def plain_words(text: str) -> tuple[list[str], list[tuple[int, int]]] | None:

@@ -146,6 +146,20 @@ def test_plain_words_take_most_real_news() -> None:
     assert taken >= 0.9 * len(texts)
 
 
+@settings(deadline=None, max_examples=1000)
+@given(st.one_of(plain_text, st.text(alphabet=st.sampled_from("ab1_'’ \n.é\u0301ß٣Ⅻ\U0001f600"),
+                                     max_size=40)))
+def test_word_spans_are_the_word_regex_matches(text: str) -> None:
+    from dedup.tokens import _WORD, _word_spans
+
+    found = _word_spans(text)
+    if found is None:  # beyond the table: the regex is used
+        assert any(ord(c) > 0xFFFF for c in text)
+        return
+    starts, ends = found
+    assert list(zip(starts.tolist(), ends.tolist())) == [m.span() for m in _WORD.finditer(text)]
+
+
 @settings(deadline=None, max_examples=500)
 @given(plain_text)
 def test_lazily_tokenized_equals_tokenized(text: str) -> None:
