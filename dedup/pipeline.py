@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .align import Prepared, Verdict, verify
+from .batch import document_features
 from .boilerplate import (
     Frequent,
     SentenceProfile,
@@ -33,7 +34,7 @@ from .models import Document, Match, Report, Skipped
 from .shingle import shingle_hashes
 from .signatures import Signer
 from .store import ids_of, in_id_order, members_of, select
-from .tokens import sentence_lengths, tokenize, tokenize_lazily
+from .tokens import tokenize, tokenize_lazily
 from .vocabulary import vocabulary
 
 #: Called as ``progress(stage, done, total)``; the CLI draws bars with it, the library never.
@@ -177,8 +178,9 @@ def _sign_blocks(context: tuple[Config, Signer, Sequence[Document]],
     """Sign blocks ``[start, end)`` of documents, keeping only what the later stages need.
     Runs in an engine's worker: only these packed results cross back.
 
-    Signing needs a document's words and sentences, not its content stems or fragments, so
-    it does not :func:`prepare` the document (about 5 % of the time per article)."""
+    Signing needs a document's word hashes and sentences, not its content stems, fragments or
+    offsets, so it does not :func:`prepare` the document: :func:`dedup.batch.document_features`
+    finds them for a block of documents at once."""
     config, signer, documents = context
     vocab = vocabulary(config.align.stem_chars)
     out: list[_Signed] = []
@@ -187,16 +189,15 @@ def _sign_blocks(context: tuple[Config, Signer, Sequence[Document]],
         signatures: list[np.ndarray] = []
         keys: list[np.ndarray] = []
         lengths: list[np.ndarray] = []
-        for doc in documents[start:end]:
-            tokens = tokenize_lazily(doc.text)
-            words.append(len(tokens))
-            if len(tokens) < config.shingle.min_words:
+        texts = [doc.text for doc in documents[start:end]]
+        for hashes, sentence_words, doc_keys in document_features(
+                texts, vocab, config.boilerplate.min_words):
+            words.append(len(hashes))
+            if len(hashes) < config.shingle.min_words:
                 continue
-            numbers = vocab.lookup(tokens.words)  # before reading .hashes: it may grow them
-            signatures.append(signer.sign(shingle_hashes(vocab.hashes[numbers],
-                                                         config.shingle.size)))
-            keys.append(sentence_keys(tokens, config.boilerplate.min_words))
-            lengths.append(sentence_lengths(tokens.sentences))
+            signatures.append(signer.sign(shingle_hashes(hashes, config.shingle.size)))
+            keys.append(doc_keys)
+            lengths.append(sentence_words)
         counts = np.asarray(words, dtype=np.int64)
         out.append(_Signed(
             counts, counts >= config.shingle.min_words,

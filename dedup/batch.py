@@ -1,0 +1,233 @@
+"""The words, sentences and sentence keys of many plainly folded documents at once.
+
+Signing needs of each document its words' vocabulary numbers (for their hashes), its
+sentences and their keys; :func:`dedup.tokens.plain_words`, :meth:`Vocabulary.lookup` and
+:func:`dedup.boilerplate.sentence_keys` find them with a regex match, a Python string and a
+dict lookup per word, which was most of the cost of signing an article. Here a block of
+documents is one array of code points: word bounds come from a table of word characters,
+sentence ends from tables of punctuation and space, and words are looked up by a 64-bit
+polynomial key computed for all of them at once, so only a word never seen before becomes
+a Python string. The results are those of the per-document functions
+(``tests/test_batch.py``), which stay the reference and the path for text this module
+cannot take.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+import xxhash
+
+from .boilerplate import sentence_keys
+from .normalize import plain_fold
+from .tokens import _word_chars, sentence_lengths, tokenize_lazily
+from .vocabulary import Vocabulary
+
+_U64 = np.uint64
+#: Characters in one block at most (documents are cut into blocks below this; a longer
+#: document takes the per-document path). Bounds the tables of powers to 32 MB.
+MAX_CHARS = 1 << 21
+# The polynomial's base (odd, so invertible modulo 2**64) and its inverse.
+_BASE = 0x9E3779B97F4A7C15
+_INVERSE = pow(_BASE, -1, 1 << 64)
+_SEPARATOR = "\x00"  # not a word, space or sentence-end character
+
+
+@dataclass
+class Features:
+    """What signing needs of one document."""
+
+    numbers: np.ndarray  # int64 vocabulary number per word (valid until the next lookup)
+    sentence_words: np.ndarray  # int64 words per sentence
+    sentence_keys: np.ndarray  # uint64 key per sentence (NO_KEY when too short)
+
+
+@functools.cache
+def _powers() -> tuple[np.ndarray, np.ndarray]:
+    """``base**k`` and ``inverse**k`` modulo 2**64 for ``k <= MAX_CHARS``."""
+    out = []
+    for value in (_BASE, _INVERSE):
+        steps = np.full(MAX_CHARS + 1, value, dtype=_U64)
+        steps[0] = 1
+        with np.errstate(over="ignore"):
+            out.append(np.cumprod(steps, dtype=_U64))
+    return out[0], out[1]
+
+
+@functools.cache
+def _classes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per BMP character: sentence-end punctuation (``.!?…``), closing quote or bracket
+    (``"')]``), space (what ``\\s`` matches)."""
+    punct = np.zeros(0x10000, dtype=bool)
+    punct[[ord(c) for c in ".!?…"]] = True
+    closer = np.zeros(0x10000, dtype=bool)
+    closer[[ord(c) for c in "\"')]"]] = True
+    space = np.array([chr(c).isspace() for c in range(0x10000)], dtype=bool)
+    return punct, closer, space
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends of the runs of True in ``mask``."""
+    edges = np.flatnonzero(np.diff(mask, prepend=False, append=False))
+    return edges[0::2], edges[1::2]
+
+
+#: What signing needs of a document: its words' hashes (uint64), the words of each of its
+#: sentences (int64) and the sentences' keys (uint64).
+Signable = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def document_features(texts: list[str], vocab: Vocabulary, min_words: int) -> list[Signable]:
+    """:data:`Signable` of each text, as :func:`dedup.tokens.tokenize_lazily`,
+    :meth:`Vocabulary.lookup` and :func:`dedup.boilerplate.sentence_keys` give them: plainly
+    folded texts in blocks of up to :data:`MAX_CHARS` characters (:func:`block_features`),
+    the others one by one."""
+    out: dict[int, Signable] = {}
+
+    def alone(i: int) -> None:
+        tokens = tokenize_lazily(texts[i])
+        numbers = vocab.lookup(tokens.words)
+        out[i] = (vocab.hashes[numbers], sentence_lengths(tokens.sentences),
+                  sentence_keys(tokens, min_words))
+
+    def together(group: dict[int, str]) -> None:
+        found = block_features(list(group.values()), vocab, min_words)
+        if found is None:
+            for i in group:
+                alone(i)
+            return
+        for i, f in zip(group, found):  # hashes now: numbers hold until the next lookup
+            out[i] = (vocab.hashes[f.numbers], f.sentence_words, f.sentence_keys)
+
+    group: dict[int, str] = {}
+    size = 0
+    for i, text in enumerate(texts):
+        folded = plain_fold(text)
+        if folded is None or len(folded) >= MAX_CHARS:
+            alone(i)
+            continue
+        if size + len(folded) + 1 > MAX_CHARS:
+            together(group)
+            group, size = {}, 0
+        group[i] = folded
+        size += len(folded) + 1
+    if group:
+        together(group)
+    return [out[i] for i in range(len(texts))]
+
+
+def block_features(folded: list[str], vocab: Vocabulary, min_words: int) -> list[Features] | None:
+    """:class:`Features` of each plainly folded text (:func:`dedup.normalize.plain_fold`),
+    equal to ``plain_words``, ``vocab.lookup`` and ``sentence_keys`` on each; ``None`` when
+    the block holds a character beyond the Basic Multilingual Plane or more than
+    :data:`MAX_CHARS` characters."""
+    joined = _SEPARATOR.join(folded)
+    if len(joined) > MAX_CHARS:
+        return None
+    points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    if len(points) and int(points.max()) > 0xFFFF:
+        return None
+    lengths = np.fromiter(map(len, folded), dtype=np.int64, count=len(folded))
+    doc_starts = np.zeros(len(folded) + 1, dtype=np.int64)
+    np.cumsum(lengths + 1, out=doc_starts[1:])
+
+    # Words: maximal runs of word characters and of apostrophes between two of them.
+    word = _word_chars()[points]
+    inside = word.copy()
+    apostrophes = np.flatnonzero(points[1:-1] == 0x27) + 1
+    if len(apostrophes):
+        inside[apostrophes[word[apostrophes - 1] & word[apostrophes + 1]]] = True
+    starts, ends = _runs(inside)
+    first_word = np.searchsorted(starts, doc_starts)  # per document, and the total
+
+    # The words strung together with one space after each, as " ".join() strings them.
+    sizes = ends - starts
+    spaced_at = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(sizes + 1, out=spaced_at[1:])
+    chars = np.flatnonzero(inside)
+    spaced = np.full(int(spaced_at[-1]), 0x20, dtype=np.uint32)
+    spaced[chars - np.repeat(starts - spaced_at[:-1], sizes)] = points[chars]
+    text = spaced.tobytes().decode("utf-32-le")
+
+    numbers = _numbers(points, starts, ends, text, spaced_at, vocab)
+    first, last = _sentences(points, starts, doc_starts, first_word, numbers, vocab)
+    counts = last - first
+    keys = np.zeros(len(first), dtype=np.uint64)
+    long = np.flatnonzero(counts >= min_words)
+    if len(long):
+        # Byte offsets of the spaced words in UTF-8 (1 to 3 bytes a character here).
+        width = 1 + (spaced >= 0x80).astype(np.int64) + (spaced >= 0x800)
+        byte_at = np.zeros(len(spaced) + 1, dtype=np.int64)
+        np.cumsum(width, out=byte_at[1:])
+        view = memoryview(text.encode("utf-8"))
+        digest = xxhash.xxh3_64_intdigest
+        begin = byte_at[spaced_at[first[long]]].tolist()
+        end = byte_at[spaced_at[last[long]] - 1].tolist()  # without the space after
+        keys[long] = [digest(view[b:e]) or 1 for b, e in zip(begin, end)]
+    doc_of = np.searchsorted(first_word, first, side="right") - 1
+    per_doc = np.searchsorted(doc_of, np.arange(len(folded) + 1))
+    out = []
+    for d, (low, high) in enumerate(pairwise(first_word.tolist())):
+        s, e = int(per_doc[d]), int(per_doc[d + 1])
+        out.append(Features(numbers[low:high], counts[s:e], keys[s:e]))
+    return out
+
+
+def _numbers(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, text: str,
+             spaced_at: np.ndarray, vocab: Vocabulary) -> np.ndarray:
+    """The vocabulary numbers of the words ``[starts, ends)`` of ``points``, looked up by
+    a polynomial key of their characters; a word not seen before is cut from ``text``
+    (the words spaced, word ``w`` at ``spaced_at[w]``) and added."""
+    power, inverse = _powers()
+    with np.errstate(over="ignore"):
+        prefix = np.zeros(len(points) + 1, dtype=_U64)
+        np.cumsum(points.astype(_U64) * power[: len(points)], out=prefix[1:])
+        keys = (prefix[ends] - prefix[starts]) * inverse[starts]
+        keys ^= (ends - starts).astype(_U64) << _U64(48)
+    return vocab.lookup_keys(keys, lambda w: text[spaced_at[w] : spaced_at[w + 1] - 1])
+
+
+def _sentences(points: np.ndarray, starts: np.ndarray, doc_starts: np.ndarray,
+               first_word: np.ndarray, numbers: np.ndarray,
+               vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray]:
+    """The sentences of all documents, in order, as ``[first, last)`` word indices in the
+    block (what ``plain_words`` finds in each), from where the sentence-end regex of
+    :mod:`dedup.tokens` (``\\n|[.!?…]+["')\\]]*(?=\\s)``) matches.
+
+    A run of sentence-end punctuation matches (from its first character) when the first
+    character after it and the closing quotes and brackets that follow is a space; a line
+    break always does. An end counts before the first word after it; it breaks the sentence
+    unless no word is before or after it in its document, it follows an earlier break with
+    no word between, or it starts with a period after an abbreviation, an initial or an
+    ordinal."""
+    punct, closer, space = _classes()
+    runs, run_ends = _runs(punct[points])
+    closers, closer_ends = _runs(closer[points])
+    # Where the closers that follow a run end (the run's end if none follow it).
+    at = np.searchsorted(closers, run_ends)
+    found = at < len(closers)
+    follows = np.zeros(len(runs), dtype=bool)
+    follows[found] = closers[at[found]] == run_ends[found]
+    after = run_ends.copy()
+    after[follows] = closer_ends[at[follows]]
+    padded = np.append(space[points], False)  # nothing follows the last character
+    matched = runs[padded[after]]
+    lines = np.flatnonzero(points == 0x0A)
+    where = np.concatenate((matched, lines))
+    period = np.concatenate((points[matched] == 0x2E, np.zeros(len(lines), dtype=bool)))
+    order = np.argsort(where, kind="stable")
+    where, period = where[order], period[order]
+
+    following = np.searchsorted(starts, where)  # words before the end, in the block
+    doc = np.searchsorted(doc_starts, where, side="right") - 1
+    local = following - first_word[doc]
+    keep = (local > 0) & (following < first_word[doc + 1])
+    if len(numbers):
+        keep &= ~(period & vocab.no_break[numbers[np.maximum(following - 1, 0)]])
+    # Breaks and the starts of documents with words; equal ones (a break right after
+    # another, no word between) are one.
+    bounds = np.unique(np.concatenate((following[keep], first_word)))
+    return bounds[:-1], bounds[1:]

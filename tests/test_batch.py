@@ -1,0 +1,91 @@
+"""Signing's block path (dedup.batch) against the per-document functions it stands for."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup import batch
+from dedup.batch import document_features
+from dedup.boilerplate import sentence_keys
+from dedup.normalize import plain_fold
+from dedup.shingle import word_hashes
+from dedup.tokens import sentence_lengths, tokenize_lazily
+from dedup.vocabulary import Vocabulary, _KeyTable
+
+from .conftest import ROOT
+from .test_fast_paths import PLAIN_PIECES
+
+# Sentence ends next to quotes, brackets, apostrophes and the separator between documents.
+PIECES = [*PLAIN_PIECES, "'", "'a", "a'", "''", ".'", '."', ".)", "!]", "?!", "\x00", "…\n"]
+texts = st.lists(st.one_of(
+    st.text(max_size=60),
+    st.lists(st.sampled_from(PIECES), max_size=50).map(" ".join),
+    st.lists(st.sampled_from(PIECES), max_size=50).map("".join),
+), max_size=8)
+
+
+def _expected(text: str, min_words: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tokens = tokenize_lazily(text)
+    return (word_hashes(tokens.words), sentence_lengths(tokens.sentences),
+            sentence_keys(tokens, min_words))
+
+
+def _same(found: list[tuple[np.ndarray, ...]], given: list[str], min_words: int) -> None:
+    assert len(found) == len(given)
+    for text, got in zip(given, found):
+        want = _expected(text, min_words)
+        for a, b in zip(got, want):
+            assert a.tolist() == b.tolist(), text
+
+
+@settings(deadline=None, max_examples=400)
+@given(texts, st.sampled_from([1, 4, 1 << 19]), st.integers(1, 6))
+def test_block_features_are_the_per_document_ones(given: list[str], limit: int,
+                                                  min_words: int) -> None:
+    # A small vocabulary limit makes it start over within a block.
+    vocab = Vocabulary(4, limit=limit)
+    for _ in range(2):  # words new, then known
+        _same(document_features(given, vocab, min_words), given, min_words)
+
+
+def test_real_news_in_blocks_and_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = (ROOT / "tests" / "data" / "gnad_sample.jsonl").read_text("utf-8").splitlines()
+    news = [json.loads(line)["text"] for line in rows]
+    assert sum(plain_fold(t) is not None for t in news) >= 0.9 * len(news)  # blocks are used
+    vocab = Vocabulary(4)
+    _same(document_features(news, vocab, 4), news, 4)
+    # Blocks cut at a few thousand characters, and a document longer than a block alone.
+    monkeypatch.setattr(batch, "MAX_CHARS", 3000)
+    _same(document_features(news, vocab, 4), news, 4)
+    assert any(len(t) >= 3000 for t in news)
+
+
+def test_blocks_beyond_the_plane_take_the_per_document_path() -> None:
+    # plain_fold refuses such text; the block checks again rather than trust it.
+    vocab = Vocabulary(4)
+    assert batch.block_features(["emoji \U0001f600 hier"], vocab, 4) is None
+    assert batch.block_features(["x" * (batch.MAX_CHARS + 1)], vocab, 4) is None
+
+
+@settings(deadline=None, max_examples=100)
+@given(st.lists(st.integers(0, 2**64 - 1), unique=True, max_size=3000),
+       st.integers(1, 5000))
+def test_key_table_is_a_dict(keys: list[int], slots: int) -> None:
+    # Starting small makes it grow; 0 is a key like any other.
+    table = _KeyTable(slots)
+    reference: dict[int, int] = {}
+    for start in range(0, len(keys), 700):
+        part = np.array(keys[start : start + 700], dtype=np.uint64)
+        found = table.get(part)
+        assert found.tolist() == [reference.get(k, -1) for k in part.tolist()]
+        new = np.flatnonzero(found < 0)
+        values = np.arange(len(reference), len(reference) + len(new), dtype=np.int64)
+        table.put(part[new], values)
+        reference.update(zip(part[new].tolist(), values.tolist()))
+    everything = np.array(keys, dtype=np.uint64)
+    assert table.get(everything).tolist() == [reference[k] for k in keys]
