@@ -15,6 +15,7 @@ cannot take.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -43,6 +44,10 @@ class Features:
     numbers: np.ndarray  # int64 vocabulary number per word (valid until the next lookup)
     sentence_words: np.ndarray  # int64 words per sentence
     sentence_keys: np.ndarray  # uint64 key per sentence (NO_KEY when too short)
+    # Only when asked for: the words, and where each starts and ends in the folded text.
+    words: list[str] | None = None
+    starts: np.ndarray | None = None
+    ends: np.ndarray | None = None
 
 
 @functools.cache
@@ -80,50 +85,53 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 Signable = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
+def plain_blocks(folded: Sequence[str | None]) -> tuple[list[int], list[list[int]]]:
+    """Which texts to take one by one (not plain: ``None``; or as long as a block), and the
+    others in blocks of up to :data:`MAX_CHARS` characters, in order."""
+    alone: list[int] = []
+    groups: list[list[int]] = []
+    size = MAX_CHARS
+    for i, text in enumerate(folded):
+        if text is None or len(text) >= MAX_CHARS:
+            alone.append(i)
+            continue
+        if size + len(text) + 1 > MAX_CHARS:
+            groups.append([])
+            size = 0
+        groups[-1].append(i)
+        size += len(text) + 1
+    return alone, groups
+
+
 def document_features(texts: list[str], vocab: Vocabulary, min_words: int) -> list[Signable]:
     """:data:`Signable` of each text, as :func:`dedup.tokens.tokenize_lazily`,
     :meth:`Vocabulary.lookup` and :func:`dedup.boilerplate.sentence_keys` give them: plainly
-    folded texts in blocks of up to :data:`MAX_CHARS` characters (:func:`block_features`),
-    the others one by one."""
+    folded texts in blocks (:func:`block_features`), the others one by one."""
+    folded = [plain_fold(text) for text in texts]
+    alone, groups = plain_blocks(folded)
     out: dict[int, Signable] = {}
-
-    def alone(i: int) -> None:
+    for group in groups:
+        found = block_features([folded[i] or "" for i in group], vocab, min_words)
+        if found is None:
+            alone += group
+            continue
+        for i, f in zip(group, found):  # hashes now: numbers hold until the next lookup
+            out[i] = (vocab.hashes[f.numbers], f.sentence_words, f.sentence_keys)
+    for i in alone:
         tokens = tokenize_lazily(texts[i])
         numbers = vocab.lookup(tokens.words)
         out[i] = (vocab.hashes[numbers], sentence_lengths(tokens.sentences),
                   sentence_keys(tokens, min_words))
-
-    def together(group: dict[int, str]) -> None:
-        found = block_features(list(group.values()), vocab, min_words)
-        if found is None:
-            for i in group:
-                alone(i)
-            return
-        for i, f in zip(group, found):  # hashes now: numbers hold until the next lookup
-            out[i] = (vocab.hashes[f.numbers], f.sentence_words, f.sentence_keys)
-
-    group: dict[int, str] = {}
-    size = 0
-    for i, text in enumerate(texts):
-        folded = plain_fold(text)
-        if folded is None or len(folded) >= MAX_CHARS:
-            alone(i)
-            continue
-        if size + len(folded) + 1 > MAX_CHARS:
-            together(group)
-            group, size = {}, 0
-        group[i] = folded
-        size += len(folded) + 1
-    if group:
-        together(group)
     return [out[i] for i in range(len(texts))]
 
 
-def block_features(folded: list[str], vocab: Vocabulary, min_words: int) -> list[Features] | None:
+def block_features(folded: list[str], vocab: Vocabulary, min_words: int, *,
+                   words: bool = False) -> list[Features] | None:
     """:class:`Features` of each plainly folded text (:func:`dedup.normalize.plain_fold`),
-    equal to ``plain_words``, ``vocab.lookup`` and ``sentence_keys`` on each; ``None`` when
-    the block holds a character beyond the Basic Multilingual Plane or more than
-    :data:`MAX_CHARS` characters."""
+    equal to ``plain_words``, ``vocab.lookup`` and ``sentence_keys`` on each (and with
+    ``words``, the words and where they stand in the folded text); ``None`` when the block
+    holds a character beyond the Basic Multilingual Plane or more than :data:`MAX_CHARS`
+    characters."""
     joined = _SEPARATOR.join(folded)
     if len(joined) > MAX_CHARS:
         return None
@@ -172,7 +180,12 @@ def block_features(folded: list[str], vocab: Vocabulary, min_words: int) -> list
     out = []
     for d, (low, high) in enumerate(pairwise(first_word.tolist())):
         s, e = int(per_doc[d]), int(per_doc[d + 1])
-        out.append(Features(numbers[low:high], counts[s:e], keys[s:e]))
+        found = Features(numbers[low:high], counts[s:e], keys[s:e])
+        if words:
+            found.words = text[spaced_at[low] : spaced_at[high] - 1].split(" ") if high > low else []
+            found.starts = starts[low:high] - doc_starts[d]
+            found.ends = ends[low:high] - doc_starts[d]
+        out.append(found)
     return out
 
 

@@ -89,3 +89,23 @@ def test_key_table_is_a_dict(keys: list[int], slots: int) -> None:
         reference.update(zip(part[new].tolist(), values.tolist()))
     everything = np.array(keys, dtype=np.uint64)
     assert table.get(everything).tolist() == [reference[k] for k in keys]
+
+
+@settings(deadline=None, max_examples=300)
+@given(texts)
+def test_documents_prepared_together_are_prepared_alone(given: list[str]) -> None:
+    from dedup.config import Config
+    from dedup.models import Document
+    from dedup.pipeline import prepare, prepare_many
+
+    config = Config()
+    docs = [Document(f"d{i}", text) for i, text in enumerate(given)]
+    for together, doc in zip(prepare_many(docs, config), docs):
+        alone = prepare(doc, config)
+        assert together.doc is doc
+        assert together.tokens.words == alone.tokens.words
+        assert together.tokens.sentences == alone.tokens.sentences
+        for name in ("sentence_of", "starts", "ends"):
+            assert getattr(together.tokens, name).tolist() == getattr(alone.tokens, name).tolist()
+        for name in ("word_ids", "stems", "stem_pos", "boiler", "uncounted"):
+            assert getattr(together, name).tolist() == getattr(alone, name).tolist(), name
