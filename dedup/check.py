@@ -49,7 +49,7 @@ from .index import (
     sign_documents,
 )
 from .models import Document, Match, Skipped
-from .pipeline import mark_boilerplate, prepare, sentence_profile
+from .pipeline import mark_boilerplate, prepare_many, sentence_profile
 from .report import quote
 
 #: Relations that fail a check unless told otherwise (``partial`` is reported, not failed).
@@ -273,7 +273,7 @@ def _verify_chunk(
 
 
 def _prepare_chunk(config: Config, docs: Sequence[Document]) -> list[Prepared]:
-    return [prepare(doc, config) for doc in docs]
+    return prepare_many(docs, config)
 
 
 def candidate_pairs(

@@ -58,7 +58,7 @@ from .config import Config
 from .engines import Engine, SerialEngine
 from .errors import ConfigError, DedupError
 from .models import Document, Skipped
-from .pipeline import prepare
+from .pipeline import prepare_many
 from .shingle import shingle_hashes
 from .signatures import Signer
 from .store import in_id_order
@@ -470,13 +470,13 @@ def index_entries(
 
 
 def _sign_chunk(config: Config, docs: Sequence[Document]) -> list[Signed | Skipped]:
-    return [_sign_one(doc, config) for doc in docs]
+    return [_sign_prepared(p, config) for p in prepare_many(docs, config)]
 
 
 def _entry_chunk(config: Config, docs: Sequence[Document]) -> list[Entry | Skipped]:
     out: list[Entry | Skipped] = []
-    for doc in docs:
-        item = _sign_one(doc, config)
+    for p in prepare_many(docs, config):
+        item = _sign_prepared(p, config)
         out.append(item if isinstance(item, Skipped) else item.entry)
     return out
 
@@ -484,8 +484,8 @@ def _entry_chunk(config: Config, docs: Sequence[Document]) -> list[Entry | Skipp
 _signers: dict[tuple[int, int], Signer] = {}
 
 
-def _sign_one(doc: Document, config: Config) -> Signed | Skipped:
-    p = prepare(doc, config)
+def _sign_prepared(p: Prepared, config: Config) -> Signed | Skipped:
+    doc = p.doc
     if len(p.tokens) < config.shingle.min_words:
         return Skipped(doc.id, f"too short to compare ({len(p.tokens)} words, need "
                                f"{config.shingle.min_words})")
