@@ -134,9 +134,9 @@ def prepare(doc: Document, config: Config) -> Prepared:
 
 
 def prepare_many(docs: Sequence[Document], config: Config) -> list[Prepared]:
-    """:func:`prepare` of each document (equal to it), plainly folded texts in blocks
-    (:func:`dedup.batch.block_features`: a third of the cost of one regex scan and a dict
-    lookup per word), the others one by one."""
+    """:func:`prepare` of each document (equal to it): plainly folded texts in blocks
+    (:func:`dedup.batch.block_features`, no regex scan or dict lookup per word), the others
+    one by one."""
     vocab = vocabulary(config.align.stem_chars)
     marked = [plain_fold_marked(doc.text) for doc in docs]
     alone, groups = plain_blocks([m[0] if m is not None else None for m in marked])
