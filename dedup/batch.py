@@ -10,6 +10,11 @@ polynomial key computed for all of them at once, so only a word never seen befor
 a Python string. The results are those of the per-document functions
 (``tests/test_batch.py``), which stay the reference and the path for text this module
 cannot take.
+
+The key is a 64-bit polynomial hash of the word's characters, not a proof of identity:
+two words of one vocabulary (at most 524,288) with the same key would share a number, the
+second hashed as the first (one word's hash in its shingles). KEY_CHECK below records how
+many distinct words were checked for that without finding two.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ _SEPARATOR = "\x00"  # not a word, space or sentence-end character
 
 @dataclass
 class Features:
-    """What signing needs of one document."""
+    """What signing (and, with the words, preparing) needs of one document."""
 
     numbers: np.ndarray  # int64 vocabulary number per word (valid until the next lookup)
     sentence_words: np.ndarray  # int64 words per sentence

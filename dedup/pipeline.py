@@ -8,6 +8,7 @@ Stages, each in its own module and each usable alone: tokenize and shingle
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field, replace
@@ -339,7 +340,8 @@ class _PreparedCache:
             entries.popitem(last=False)
 
 
-_cache = _PreparedCache(None)
+# Each thread its own cache (a dask worker may run several verifying tasks at once).
+_caches = threading.local()
 
 
 def _verify_chunk(
@@ -348,11 +350,10 @@ def _verify_chunk(
 ) -> list[Match | None]:
     """Verify a chunk of candidate pairs (row numbers), preparing their documents here.
     Runs in an engine's worker; ``token`` tells one scan's rows from another's."""
-    global _cache
     documents, marks, config, token = context
-    if _cache.token is not token:
-        _cache = _PreparedCache(token)
-    cache = _cache
+    cache = getattr(_caches, "cache", None)
+    if cache is None or cache.token is not token:
+        cache = _caches.cache = _PreparedCache(token)
 
     # A chunk's documents are prepared together (in blocks), then its pairs verified.
     ready = cache.get([row for pair in pairs for row in pair], documents,

@@ -12,7 +12,7 @@ those of :func:`dedup.shingle.word_hashes` and :func:`dedup.tokens.content_mask`
 
 from __future__ import annotations
 
-import functools
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -150,7 +150,14 @@ class _KeyTable:
             self.values[slot] = value
 
 
-@functools.cache
+_local = threading.local()
+
+
 def vocabulary(stem_chars: int) -> Vocabulary:
-    """This process's vocabulary for ``stem_chars`` (each worker process has its own)."""
-    return Vocabulary(stem_chars)
+    """This thread's vocabulary for ``stem_chars`` (each worker process and thread has its
+    own: a vocabulary numbers new words as it meets them, and two threads adding words at
+    once, as a dask worker's threads may, could give two words one number)."""
+    mine: dict[int, Vocabulary] = _local.__dict__.setdefault("vocabularies", {})
+    if stem_chars not in mine:
+        mine[stem_chars] = Vocabulary(stem_chars)
+    return mine[stem_chars]

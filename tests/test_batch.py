@@ -109,3 +109,22 @@ def test_documents_prepared_together_are_prepared_alone(given: list[str]) -> Non
             assert getattr(together.tokens, name).tolist() == getattr(alone.tokens, name).tolist()
         for name in ("word_ids", "stems", "stem_pos", "boiler", "uncounted"):
             assert getattr(together, name).tolist() == getattr(alone, name).tolist(), name
+
+
+def test_each_thread_numbers_words_in_its_own_vocabulary() -> None:
+    # A dask worker may run several tasks at once in threads; a shared vocabulary could
+    # give two words one number when two threads add words together.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dedup.vocabulary import vocabulary
+
+    rows = (ROOT / "tests" / "data" / "gnad_sample.jsonl").read_text("utf-8").splitlines()
+    news = [json.loads(line)["text"] for line in rows]
+    with ThreadPoolExecutor(4) as pool:
+        mine = list(pool.map(lambda _: id(vocabulary(4)), range(4)))
+        found = list(pool.map(lambda n: document_features(news[n::4], vocabulary(4), 4),
+                              range(4)))
+    assert vocabulary(4) is vocabulary(4)
+    assert id(vocabulary(4)) not in mine
+    for n in range(4):
+        _same(found[n], news[n::4], 4)
