@@ -128,3 +128,14 @@ def test_each_thread_numbers_words_in_its_own_vocabulary() -> None:
     assert id(vocabulary(4)) not in mine
     for n in range(4):
         _same(found[n], news[n::4], 4)
+
+
+def test_distinct_words_get_distinct_keys() -> None:
+    # A smaller run of benchmarks/perf/word_keys.py: every string of up to three characters,
+    # 5,000 random strings of each length from 4 to 24, and the words of real news.
+    from benchmarks.perf.word_keys import strings
+
+    rows = (ROOT / "tests" / "data" / "gnad_sample.jsonl").read_text("utf-8").splitlines()
+    news = {w for line in rows for w in tokenize_lazily(json.loads(line)["text"]).words}
+    words = sorted(set(strings(5_000)) | news)
+    assert len(np.unique(batch.word_keys(words))) == len(words)
