@@ -214,7 +214,7 @@ def _keys(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarra
     with np.errstate(over="ignore"):
         prefix = np.zeros(len(points) + 1, dtype=_U64)
         np.cumsum(points.astype(_U64) * power[: len(points)], out=prefix[1:])
-        keys = (prefix[ends] - prefix[starts]) * inverse[starts]
+        keys: np.ndarray = (prefix[ends] - prefix[starts]) * inverse[starts]
         keys ^= (ends - starts).astype(_U64) << _U64(48)
     return keys
 
