@@ -1,9 +1,10 @@
 """The scan: documents in, a report of clusters, typed pairs and shared passages out.
 
 Stages, each in its own module and each usable alone: tokenize and shingle
-(:mod:`dedup.tokens`, :mod:`dedup.shingle`), sign (:mod:`dedup.signatures`), find candidates
-(:mod:`dedup.candidates`), learn boilerplate (:mod:`dedup.boilerplate`), verify
-(:mod:`dedup.align`) and cluster (:mod:`dedup.cluster`).
+(:mod:`dedup.tokens`, :mod:`dedup.shingle`; :mod:`dedup.batch` for blocks of documents at
+once), sign (:mod:`dedup.signatures`), find candidates (:mod:`dedup.candidates`), learn
+boilerplate (:mod:`dedup.boilerplate`), verify (:mod:`dedup.align`) and cluster
+(:mod:`dedup.cluster`).
 """
 
 from __future__ import annotations
