@@ -32,7 +32,7 @@ import xxhash
 
 from .boilerplate import sentence_keys
 from .normalize import plain_fold
-from .tokens import _word_chars, sentence_lengths, tokenize_lazily
+from .tokens import in_words, sentence_lengths, tokenize_lazily
 from .vocabulary import Vocabulary
 
 _U64 = np.uint64
@@ -150,12 +150,7 @@ def block_features(folded: list[str], vocab: Vocabulary, min_words: int, *,
     doc_starts = np.zeros(len(folded) + 1, dtype=np.int64)
     np.cumsum(lengths + 1, out=doc_starts[1:])
 
-    # Words: maximal runs of word characters and of apostrophes between two of them.
-    word = _word_chars()[points]
-    inside = word.copy()
-    apostrophes = np.flatnonzero(points[1:-1] == 0x27) + 1
-    if len(apostrophes):
-        inside[apostrophes[word[apostrophes - 1] & word[apostrophes + 1]]] = True
+    inside = in_words(points)
     starts, ends = _runs(inside)
     first_word = np.searchsorted(starts, doc_starts)  # per document, and the total
 
