@@ -47,7 +47,7 @@ def _same(found: list[tuple[np.ndarray, ...]], given: list[str], min_words: int)
 @given(texts, st.sampled_from([1, 4, 1 << 19]), st.integers(1, 6))
 def test_block_features_are_the_per_document_ones(given: list[str], limit: int,
                                                   min_words: int) -> None:
-    # A small vocabulary limit makes it start over within a block.
+    # A small vocabulary limit makes it start over at every lookup, block or document.
     vocab = Vocabulary(4, limit=limit)
     for _ in range(2):  # words new, then known
         _same(document_features(given, vocab, min_words), given, min_words)
