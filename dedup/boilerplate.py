@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 from typing import TypeVar
 
 import numpy as np
@@ -67,16 +66,32 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def median_jaccard(sets: Sequence[np.ndarray]) -> float:
-    """The median Jaccard of every two of ``sets`` (arrays of unique values).
+    """The median Jaccard of every two of ``sets`` (arrays of unique values)."""
+    sizes = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
+    values = np.concatenate(sets) if len(sets) else np.zeros(0, dtype=np.uint64)
+    return _median_jaccard(values, np.repeat(np.arange(len(sets)), sizes), len(sets))
 
-    Python sets, not a numpy sort per pair: with 12 carriers a sentence has 66 pairs, and a
-    million articles tens of thousands of frequent sentences to judge."""
-    as_sets = [set(values.tolist()) for values in sets]
-    scores = []
-    for a, b in combinations(as_sets, 2):
-        shared = len(a & b)
-        union = len(a) + len(b) - shared
-        scores.append(shared / union if union else 0.0)
+
+def _median_jaccard(values: np.ndarray, owners: np.ndarray, count: int) -> float:
+    """:func:`median_jaccard` of ``count`` sets given as one array of ``values`` and the set
+    each belongs to (``owners``; no value twice in one set).
+
+    One matrix product for all pairs, not a set intersection per pair: with 12 carriers a
+    sentence has 66 pairs, and a million articles 35,515 frequent sentences to judge (27 s
+    in the parent with Python sets, one at a time)."""
+    order = np.argsort(values, kind="stable")
+    values, owners = values[order], owners[order]
+    distinct = np.cumsum(np.concatenate(([False], values[1:] != values[:-1])))
+    # Which sets hold each distinct value; shared counts are exact in float64 (< 2**53).
+    member = np.zeros((int(distinct[-1]) + 1 if len(values) else 0, count), dtype=np.float64)
+    member[distinct, owners] = 1.0
+    shared = (member.T @ member).astype(np.int64)
+    sizes = np.diag(shared)
+    first, second = np.triu_indices(count, k=1)
+    both = shared[first, second]
+    union = sizes[first] + sizes[second] - both
+    scores = np.zeros(len(both), dtype=np.float64)
+    np.divide(both, union, out=scores, where=union > 0)
     return float(np.median(scores))
 
 
@@ -109,9 +124,12 @@ def is_boilerplate(
     """
     if len(carriers) < config.min_docs:
         return False
-    rest = [np.setdiff1d(stems_of(d), own, assume_unique=True)
-            for d in sampled_carriers(carriers, config)]
-    return median_jaccard(rest) < config.max_relatedness
+    sampled = [stems_of(d) for d in sampled_carriers(carriers, config)]
+    sizes = np.fromiter(map(len, sampled), dtype=np.int64, count=len(sampled))
+    values = np.concatenate(sampled)
+    owners = np.repeat(np.arange(len(sampled)), sizes)
+    rest = ~np.isin(values, own)  # each carrier's stems without the sentence's own
+    return _median_jaccard(values[rest], owners[rest], len(sampled)) < config.max_relatedness
 
 
 @dataclass(frozen=True)

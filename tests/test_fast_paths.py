@@ -233,6 +233,27 @@ def test_median_jaccard_is_the_median_of_numpy_jaccards(sets: list[np.ndarray]) 
     assert median_jaccard(sets) == expected
 
 
+wide_stem_sets = st.lists(st.integers(0, 60), max_size=12, unique=True).map(
+    lambda v: np.asarray(sorted(v), dtype=np.uint64))
+
+
+@settings(max_examples=300)
+@given(st.lists(wide_stem_sets, min_size=4, max_size=14), wide_stem_sets)
+def test_boilerplate_rule_is_the_median_of_jaccards_without_the_sentence(
+        carriers: list[np.ndarray], own: np.ndarray) -> None:
+    from itertools import combinations
+
+    from dedup.boilerplate import is_boilerplate, sampled_carriers
+    from dedup.config import BoilerplateConfig
+
+    config = BoilerplateConfig()
+    rest = [np.setdiff1d(carriers[d], own, assume_unique=True)
+            for d in sampled_carriers(range(len(carriers)), config)]
+    median = float(np.median([_jaccard(a, b) for a, b in combinations(rest, 2)]))
+    found = is_boilerplate(range(len(carriers)), own, carriers.__getitem__, config)
+    assert found == (median < config.max_relatedness)
+
+
 keys64 = st.lists(st.sampled_from([0, 1, 2, 5, 2**63, 2**64 - 1]), max_size=10)
 
 
