@@ -37,7 +37,8 @@ from .vocabulary import Vocabulary
 
 _U64 = np.uint64
 #: Characters in one block at most (documents are cut into blocks below this; a longer
-#: document takes the per-document path). Bounds the tables of powers to 32 MB.
+#: document takes the per-document path). Bounds the tables of powers to 32 MB (a scan's
+#: blocks of 256 articles need about 15).
 MAX_CHARS = 1 << 21
 # The polynomial's base (odd, so invertible modulo 2**64) and its inverse.
 _BASE = 0x9E3779B97F4A7C15
@@ -58,16 +59,24 @@ class Features:
     ends: np.ndarray | None = None
 
 
-@functools.cache
-def _powers() -> tuple[np.ndarray, np.ndarray]:
-    """``base**k`` and ``inverse**k`` modulo 2**64 for ``k <= MAX_CHARS``."""
-    out = []
-    for value in (_BASE, _INVERSE):
-        steps = np.full(MAX_CHARS + 1, value, dtype=_U64)
-        steps[0] = 1
-        with np.errstate(over="ignore"):
-            out.append(np.cumprod(steps, dtype=_U64))
-    return out[0], out[1]
+_POWERS = (np.ones(1, dtype=_U64), np.ones(1, dtype=_U64))
+
+
+def _powers(length: int) -> tuple[np.ndarray, np.ndarray]:
+    """``base**k`` and ``inverse**k`` modulo 2**64 for ``k <= length`` at least (grown by
+    doubling as blocks need them, so a small batch does not pay for the longest block)."""
+    global _POWERS
+    power, inverse = _POWERS  # one tuple: a thread sees both tables of one size
+    if len(power) <= length:
+        size = min(max(length + 1, 2 * len(power)), MAX_CHARS + 1)
+        tables = []
+        for value in (_BASE, _INVERSE):
+            steps = np.full(size, value, dtype=_U64)
+            steps[0] = 1
+            with np.errstate(over="ignore"):
+                tables.append(np.cumprod(steps, dtype=_U64))
+        power, inverse = _POWERS = (tables[0], tables[1])
+    return power, inverse
 
 
 @functools.cache
@@ -205,7 +214,7 @@ def _keys(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarra
     """The key of each word ``points[starts:ends]``: the polynomial of its characters in
     the base, modulo 2**64, with its length in bits 48 and up (from prefix sums: the sum
     over a word, shifted back to power 0 by the inverse)."""
-    power, inverse = _powers()
+    power, inverse = _powers(len(points))
     with np.errstate(over="ignore"):
         prefix = np.zeros(len(points) + 1, dtype=_U64)
         np.cumsum(points.astype(_U64) * power[: len(points)], out=prefix[1:])

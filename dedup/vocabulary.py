@@ -45,7 +45,7 @@ class Vocabulary:
     def _reset(self) -> None:
         self.numbers = _Numbers(self)
         # Numbers by the polynomial key of dedup.batch, for words met there.
-        self.keyed = _KeyTable(4 * self.limit)
+        self.keyed = _KeyTable(1 << 16)  # doubles as words come
         self.hashes = np.zeros(1024, dtype=np.uint64)
         self.stems = np.zeros(1024, dtype=np.uint64)
         self.content = np.zeros(1024, dtype=bool)
