@@ -52,7 +52,8 @@ class Features:
 
     numbers: np.ndarray  # int64 vocabulary number per word (valid until the next lookup)
     sentence_words: np.ndarray  # int64 words per sentence
-    sentence_keys: np.ndarray  # uint64 key per sentence (NO_KEY when too short)
+    sentence_keys: np.ndarray | None  # uint64 per sentence (NO_KEY when too short); None
+    # when not asked for
     # Only when asked for: the words, and where each starts and ends in the folded text.
     words: list[str] | None = None
     starts: np.ndarray | None = None
@@ -133,6 +134,7 @@ def document_features(texts: list[str], vocab: Vocabulary, min_words: int) -> li
             alone += group
             continue
         for i, f in zip(group, found):  # hashes now: numbers hold until the next lookup
+            assert f.sentence_keys is not None
             out[i] = (vocab.hashes[f.numbers], f.sentence_words, f.sentence_keys)
     for i in alone:
         tokens = tokenize_lazily(texts[i])
@@ -142,13 +144,13 @@ def document_features(texts: list[str], vocab: Vocabulary, min_words: int) -> li
     return [out[i] for i in range(len(texts))]
 
 
-def block_features(folded: list[str], vocab: Vocabulary, min_words: int, *,
+def block_features(folded: list[str], vocab: Vocabulary, min_words: int | None, *,
                    words: bool = False) -> list[Features] | None:
     """:class:`Features` of each plainly folded text (:func:`dedup.normalize.plain_fold`),
-    equal to ``plain_words``, ``vocab.lookup`` and ``sentence_keys`` on each (and with
-    ``words``, the words and where they stand in the folded text); ``None`` when the block
-    holds a character beyond the Basic Multilingual Plane or more than :data:`MAX_CHARS`
-    characters."""
+    equal to ``plain_words``, ``vocab.lookup`` and ``sentence_keys`` on each (no keys when
+    ``min_words`` is None; with ``words``, the words and where they stand in the folded
+    text); ``None`` when the block holds a character beyond the Basic Multilingual Plane or
+    more than :data:`MAX_CHARS` characters."""
     joined = _SEPARATOR.join(folded)
     if len(joined) > MAX_CHARS:
         return None
@@ -175,8 +177,29 @@ def block_features(folded: list[str], vocab: Vocabulary, min_words: int, *,
     numbers = _numbers(points, starts, ends, text, spaced_at, vocab)
     first, last = _sentences(points, starts, doc_starts, first_word, numbers, vocab)
     counts = last - first
+    keys = None if min_words is None else _sentence_keys(text, spaced, spaced_at, first, last,
+                                                         min_words)
+    doc_of = np.searchsorted(first_word, first, side="right") - 1
+    per_doc = np.searchsorted(doc_of, np.arange(len(folded) + 1))
+    out = []
+    for d, (low, high) in enumerate(pairwise(first_word.tolist())):
+        s, e = int(per_doc[d]), int(per_doc[d + 1])
+        found = Features(numbers[low:high], counts[s:e], None if keys is None else keys[s:e])
+        if words:
+            found.words = text[spaced_at[low] : spaced_at[high] - 1].split(" ") if high > low else []
+            found.starts = starts[low:high] - doc_starts[d]
+            found.ends = ends[low:high] - doc_starts[d]
+        out.append(found)
+    return out
+
+
+def _sentence_keys(text: str, spaced: np.ndarray, spaced_at: np.ndarray, first: np.ndarray,
+                   last: np.ndarray, min_words: int) -> np.ndarray:
+    """The key of each sentence ``[first, last)`` (word indices) of ``min_words`` words or
+    more, as :func:`dedup.boilerplate.sentence_keys` gives it: xxh3 of its words joined by
+    spaces, in UTF-8 (``text`` is all words so joined; ``spaced`` its code points)."""
     keys = np.zeros(len(first), dtype=np.uint64)
-    long = np.flatnonzero(counts >= min_words)
+    long = np.flatnonzero(last - first >= min_words)
     if len(long):
         # Byte offsets of the spaced words in UTF-8 (1 to 3 bytes a character here).
         width = 1 + (spaced >= 0x80).astype(np.int64) + (spaced >= 0x800)
@@ -187,18 +210,7 @@ def block_features(folded: list[str], vocab: Vocabulary, min_words: int, *,
         begin = byte_at[spaced_at[first[long]]].tolist()
         end = byte_at[spaced_at[last[long]] - 1].tolist()  # without the space after
         keys[long] = [digest(view[b:e]) or 1 for b, e in zip(begin, end)]
-    doc_of = np.searchsorted(first_word, first, side="right") - 1
-    per_doc = np.searchsorted(doc_of, np.arange(len(folded) + 1))
-    out = []
-    for d, (low, high) in enumerate(pairwise(first_word.tolist())):
-        s, e = int(per_doc[d]), int(per_doc[d + 1])
-        found = Features(numbers[low:high], counts[s:e], keys[s:e])
-        if words:
-            found.words = text[spaced_at[low] : spaced_at[high] - 1].split(" ") if high > low else []
-            found.starts = starts[low:high] - doc_starts[d]
-            found.ends = ends[low:high] - doc_starts[d]
-        out.append(found)
-    return out
+    return keys
 
 
 def _numbers(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, text: str,

@@ -145,8 +145,10 @@ def prepare_many(docs: Sequence[Document], config: Config) -> list[Prepared]:
     out: dict[int, Prepared] = {}
     for group in groups:
         folds = [marked[i] for i in group]
-        found = block_features([f[0] for f in folds if f is not None],
-                               vocab, config.boilerplate.min_words, words=True)
+        # No sentence keys: verifying marks boilerplate from the corpus's flags, and
+        # profiles hash their sentences themselves.
+        found = block_features([f[0] for f in folds if f is not None], vocab, None,
+                               words=True)
         if found is None:
             alone += group
             continue
