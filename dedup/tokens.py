@@ -170,19 +170,10 @@ def _fold_offsets(folded: str, origins: np.ndarray | None,
     :func:`dedup.normalize.fold_origins`; ``None``: nothing was); whitespace runs, the only
     other difference to ``normalize(text).text``, lie between words.
     """
-    found = _word_spans(folded)
-    if found is not None and len(found[0]) == len(words):
-        starts, ends = found
-    else:  # characters beyond the table: the regex's own split
-        gaps = _WORD.split(folded)
-        if len(gaps) != len(words) + 1:  # pragma: no cover - same text, same regex
-            raise AssertionError("_fold_offsets: words do not match the text")
-        word_lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-        lengths = np.empty(2 * len(words) + 1, dtype=np.int64)
-        lengths[0::2] = np.fromiter(map(len, gaps), dtype=np.int64, count=len(gaps))
-        lengths[1::2] = word_lengths
-        ends = np.cumsum(lengths)[1::2]
-        starts = ends - word_lengths
+    found = _word_spans(folded)  # plain_fold leaves no character beyond the table
+    if found is None or len(found[0]) != len(words):  # pragma: no cover - same text
+        raise AssertionError("_fold_offsets: words do not match the text")
+    starts, ends = found
     if origins is None:
         return starts, ends
     if not len(words):
