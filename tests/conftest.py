@@ -4,9 +4,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 from dedup import Document
 from dedup.io import read_corpus
+
+# Tests check behaviour, not time: a busy CI machine must not fail a property test on
+# Hypothesis's 200 ms deadline per example.
+settings.register_profile("dedup", deadline=None)
+settings.load_profile("dedup")
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
