@@ -23,9 +23,10 @@ smaller set).
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import TypeVar
 
 import numpy as np
 import xxhash
@@ -101,6 +102,7 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 #: What signing needs of a document: its words' hashes (uint64), the words of each of its
 #: sentences (int64) and the sentences' keys (uint64).
 Signable = tuple[np.ndarray, np.ndarray, np.ndarray]
+K = TypeVar("K")
 
 
 def plain_blocks(folded: Sequence[str | None]) -> tuple[list[int], list[list[int]]]:
@@ -125,22 +127,36 @@ def document_features(texts: list[str], vocab: Vocabulary, min_words: int) -> li
     """:data:`Signable` of each text, as :func:`dedup.tokens.tokenize_lazily`,
     :meth:`Vocabulary.lookup` and :func:`dedup.boilerplate.sentence_keys` give them: plainly
     folded texts in blocks (:func:`block_features`), the others one by one."""
+    found = document_words(texts, vocab, min_words, lambda numbers: vocab.hashes[numbers])
+    out = []
+    for hashes, lengths, keys in found:
+        assert keys is not None  # asked for with min_words
+        out.append((hashes, lengths, keys))
+    return out
+
+
+def document_words(texts: list[str], vocab: Vocabulary, min_words: int | None,
+                   take: Callable[[np.ndarray], K]) -> list[tuple[K, np.ndarray,
+                                                                  np.ndarray | None]]:
+    """Per text: ``take`` of its words' vocabulary numbers (called at once: numbers hold
+    until the vocabulary's next lookup), the words of each of its sentences (int64) and,
+    unless ``min_words`` is None, the sentences' keys, as the per-document tokenizer finds
+    them: plainly folded texts in blocks (:func:`block_features`), the others one by one."""
     folded = [plain_fold(text) for text in texts]
     alone, groups = plain_blocks(folded)
-    out: dict[int, Signable] = {}
+    out: dict[int, tuple[K, np.ndarray, np.ndarray | None]] = {}
     for group in groups:
         found = block_features([folded[i] or "" for i in group], vocab, min_words)
         if found is None:
             alone += group
             continue
-        for i, f in zip(group, found):  # hashes now: numbers hold until the next lookup
-            assert f.sentence_keys is not None
-            out[i] = (vocab.hashes[f.numbers], f.sentence_words, f.sentence_keys)
+        for i, f in zip(group, found):
+            out[i] = (take(f.numbers), f.sentence_words, f.sentence_keys)
     for i in alone:
         tokens = tokenize_lazily(texts[i])
         numbers = vocab.lookup(tokens.words)
-        out[i] = (vocab.hashes[numbers], sentence_lengths(tokens.sentences),
-                  sentence_keys(tokens, min_words))
+        out[i] = (take(numbers), sentence_lengths(tokens.sentences),
+                  None if min_words is None else sentence_keys(tokens, min_words))
     return [out[i] for i in range(len(texts))]
 
 

@@ -19,7 +19,7 @@ from typing import TypeVar
 import numpy as np
 
 from .align import Prepared, Verdict, verify
-from .batch import block_features, document_features, plain_blocks
+from .batch import block_features, document_features, document_words, plain_blocks
 from .boilerplate import (
     Frequent,
     SentenceProfile,
@@ -279,15 +279,26 @@ _Stems = tuple[np.ndarray, dict[int, np.ndarray]]
 
 def _stems_chunk(context: tuple[Config, Sequence[Document]],
                  items: Sequence[tuple[int, tuple[int, ...]]]) -> list[_Stems]:
-    """Content stems of documents (rows) and of some of their sentences. Runs in an engine's
-    worker; only the stems cross back, not profiles (a million articles can ask for
-    hundreds of thousands)."""
+    """Content stems of documents (rows) and of some of their sentences, as
+    :func:`sentence_profile` gives them. Runs in an engine's worker; only the stems cross
+    back, not profiles (a million articles can ask for hundreds of thousands).
+
+    Only the words' numbers and sentences are found, not what alignment needs (offsets,
+    fragments) nor sentence keys: at a million articles, preparing the documents in full
+    made most of the boilerplate stage's minute of profiling."""
     config, documents = context
-    prepared = prepare_many([documents[row] for row, _ in items], config)
+    vocab = vocabulary(config.align.stem_chars)
+
+    def content(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        at = np.flatnonzero(vocab.content[numbers])
+        return at, vocab.stems[numbers[at]]
+
+    found = document_words([documents[row].text for row, _ in items], vocab, None, content)
     out: list[_Stems] = []
-    for p, (_, sentences) in zip(prepared, items):
-        profile = sentence_profile(p, config.boilerplate.min_words)
-        out.append((profile.stems(), {s: profile.sentence_stems[s] for s in sentences}))
+    for ((at, stems), sentence_words, _), (_, sentences) in zip(found, items):
+        sentence_of = np.repeat(np.arange(len(sentence_words)), sentence_words)[at]
+        out.append((np.unique(stems),
+                    {s: np.unique(stems[sentence_of == s]) for s in sentences}))
     return out
 
 

@@ -95,6 +95,29 @@ def test_sentence_profile_matches_reference(text: str) -> None:
         assert np.array_equal(x, y)
 
 
+@settings(deadline=None, max_examples=150)
+@given(st.lists(news_text, min_size=1, max_size=6), st.data())
+def test_stems_chunk_matches_profiles(texts: list[str], data: st.DataObject) -> None:
+    """What the boilerplate stage profiles in a worker (several documents together, blocks
+    or one by one) equals the profile of each prepared document."""
+    from dedup.pipeline import _stems_chunk
+
+    config = Config()
+    docs = [Document(str(i), text) for i, text in enumerate(texts)]
+    items = []
+    for row, doc in enumerate(docs):
+        count = len(prepare(doc, config).tokens.sentences)
+        picked = data.draw(st.sets(st.integers(0, max(count - 1, 0)), max_size=3)) if count else set()
+        items.append((row, tuple(sorted(picked))))
+    for (row, sentences), (stems, per_sentence) in zip(items, _stems_chunk((config, docs), items)):
+        profile = sentence_profile(prepare(docs[row], config), config.boilerplate.min_words)
+        assert stems.dtype == profile.stems().dtype
+        assert np.array_equal(stems, profile.stems())
+        assert sorted(per_sentence) == list(sentences)
+        for s in sentences:
+            assert np.array_equal(per_sentence[s], profile.sentence_stems[s])
+
+
 @settings(deadline=None, max_examples=200)
 @given(st.lists(st.integers(0, 12), max_size=80), st.integers(2, 8))
 def test_band_pairs_match_reference(values: list[int], max_bucket: int) -> None:
