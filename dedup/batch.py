@@ -55,8 +55,9 @@ class Features:
     sentence_words: np.ndarray  # int64 words per sentence
     sentence_keys: np.ndarray | None  # uint64 per sentence (NO_KEY when too short); None
     # when not asked for
-    # Only when asked for: the words, and where each starts and ends in the folded text.
-    words: list[str] | None = None
+    # Only when asked for: the words joined by single spaces, and where each starts and
+    # ends in the folded text.
+    spaced: str | None = None
     starts: np.ndarray | None = None
     ends: np.ndarray | None = None
 
@@ -164,9 +165,9 @@ def block_features(folded: list[str], vocab: Vocabulary, min_words: int | None, 
                    words: bool = False) -> list[Features] | None:
     """:class:`Features` of each plainly folded text (:func:`dedup.normalize.plain_fold`),
     equal to ``plain_words``, ``vocab.lookup`` and ``sentence_keys`` on each (no keys when
-    ``min_words`` is None; with ``words``, the words and where they stand in the folded
-    text); ``None`` when the block holds a character beyond the Basic Multilingual Plane or
-    more than :data:`MAX_CHARS` characters."""
+    ``min_words`` is None; with ``words``, the words spaced and where they stand in the
+    folded text); ``None`` when the block holds a character beyond the Basic Multilingual
+    Plane or more than :data:`MAX_CHARS` characters."""
     joined = _SEPARATOR.join(folded)
     if len(joined) > MAX_CHARS:
         return None
@@ -202,7 +203,7 @@ def block_features(folded: list[str], vocab: Vocabulary, min_words: int | None, 
         s, e = int(per_doc[d]), int(per_doc[d + 1])
         found = Features(numbers[low:high], counts[s:e], None if keys is None else keys[s:e])
         if words:
-            found.words = text[spaced_at[low] : spaced_at[high] - 1].split(" ") if high > low else []
+            found.spaced = text[spaced_at[low] : spaced_at[high] - 1] if high > low else ""
             found.starts = starts[low:high] - doc_starts[d]
             found.ends = ends[low:high] - doc_starts[d]
         out.append(found)

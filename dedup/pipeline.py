@@ -153,7 +153,7 @@ def prepare_many(docs: Sequence[Document], config: Config) -> list[Prepared]:
             alone += group
             continue
         for i, fold, f in zip(group, folds, found):
-            assert fold is not None and f.words is not None
+            assert fold is not None and f.spaced is not None
             assert f.starts is not None and f.ends is not None
             origins = fold_origins(len(docs[i].text), fold[1])
             starts, ends = f.starts, f.ends
@@ -163,7 +163,7 @@ def prepare_many(docs: Sequence[Document], config: Config) -> list[Prepared]:
             sentences = list(pairwise(bounds.tolist()))
             sentence_of = np.repeat(np.arange(len(sentences), dtype=np.int64),
                                     f.sentence_words)
-            tokens = Tokens(f.words, starts, ends, sentences, sentence_of)
+            tokens = Tokens(None, starts, ends, sentences, sentence_of, spaced=f.spaced)
             out[i] = _prepared(docs[i], tokens, f.numbers, vocab, config)
     for i in alone:
         out[i] = prepare(docs[i], config)

@@ -42,14 +42,21 @@ class Tokens:
     most of the cost of tokenizing.
     """
 
-    __slots__ = ("_ends", "_fold", "_starts", "_text", "sentence_of", "sentences", "words")
+    __slots__ = ("_ends", "_fold", "_spaced", "_starts", "_text", "_words", "sentence_of",
+                 "sentences")
 
-    def __init__(self, words: list[str], starts: np.ndarray | None, ends: np.ndarray | None,
-                 sentences: list[tuple[int, int]], sentence_of: np.ndarray,
-                 text: str | None = None, fold: tuple[str, Replaced] | None = None) -> None:
+    def __init__(self, words: list[str] | None, starts: np.ndarray | None,
+                 ends: np.ndarray | None, sentences: list[tuple[int, int]],
+                 sentence_of: np.ndarray, text: str | None = None,
+                 fold: tuple[str, Replaced] | None = None, spaced: str | None = None) -> None:
         if starts is None and (text is None or fold is None):
             raise ValueError("Tokens without offsets need the text and its plain fold")
-        self.words = words
+        if words is None and (spaced is None or starts is None):
+            raise ValueError("Tokens without a word list need the words spaced and offsets")
+        self._words = words
+        # The words joined by single spaces, split when first asked for: verifying a pair
+        # reads word hashes and offsets, never the strings (splitting was 50 us an article).
+        self._spaced = spaced if words is None else None
         self.sentences = sentences
         self.sentence_of = sentence_of
         self._starts = starts
@@ -60,7 +67,15 @@ class Tokens:
         self._fold = fold if starts is None else None
 
     def __len__(self) -> int:
-        return len(self.words)
+        return len(self._words) if self._words is not None else len(self.starts)
+
+    @property
+    def words(self) -> list[str]:
+        if self._words is None:
+            assert self._spaced is not None
+            self._words = self._spaced.split(" ") if self._spaced else []
+            self._spaced = None
+        return self._words
 
     def __getstate__(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__slots__}
