@@ -43,6 +43,10 @@ class Prepared:
     #: Words that do not count for coverage: boilerplate, and fragments (sentences shorter
     #: than ``AlignConfig.min_sentence_words``: captions, credits, "Kommentare (172)").
     uncounted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: Hashes of the seed runs of :func:`exact_runs` by (side, seed words): a document is
+    #: verified against each of its candidates, and hashing them was a tenth of a pair.
+    seeds: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False,
+                                                     compare=False)
 
     @property
     def counted(self) -> int:
@@ -58,6 +62,7 @@ class Prepared:
 
     def set_boilerplate(self, mask: np.ndarray) -> None:
         self.boiler = mask
+        self.seeds.clear()
         self.uncounted = self.uncounted | mask
         keep = ~mask[self.stem_pos] if len(self.stem_pos) else np.zeros(0, dtype=bool)
         self.stems = self.stems[keep]
@@ -96,10 +101,16 @@ def exact_runs(a_ids: np.ndarray, b_ids: np.ndarray, seed: int) -> list[Run]:
     Runs compete for words: the longest are kept first and a word of either document
     belongs to at most one run, so a repeated phrase is not counted twice.
     """
+    return _exact_runs(shingle_hashes64(a_ids, seed), shingle_hashes64(b_ids, seed),
+                       len(a_ids), len(b_ids), seed)
+
+
+def _exact_runs(ka: np.ndarray, kb: np.ndarray, len_a: int, len_b: int,
+                seed: int) -> list[Run]:
+    """:func:`exact_runs` of documents of ``len_a`` and ``len_b`` words whose seeds (runs of
+    ``seed`` words) hash to ``ka`` and ``kb``."""
     # Same runs as _reference.exact_runs_reference, with the seed matches found and strung
     # into runs as whole arrays (the first 32 positions in b of each seed of a).
-    ka = shingle_hashes64(a_ids, seed)
-    kb = shingle_hashes64(b_ids, seed)
     if len(ka) == 0 or len(kb) == 0:
         return []
     order_b = np.argsort(kb, kind="stable")
@@ -120,7 +131,7 @@ def exact_runs(a_ids: np.ndarray, b_ids: np.ndarray, seed: int) -> list[Run]:
     ends = np.append(starts[1:], total) - 1
     runs = [Run(a, a + d, last - a + seed) for a, d, last
             in zip(i[starts].tolist(), diag[starts].tolist(), i[ends].tolist())]
-    return keep_free_runs(runs, len(a_ids), len(b_ids), seed)
+    return keep_free_runs(runs, len_a, len_b, seed)
 
 
 def keep_free_runs(runs: list[Run], len_a: int, len_b: int, seed: int) -> list[Run]:
@@ -175,6 +186,15 @@ def chain_runs(runs: list[Run], max_gap: int) -> list[list[Run]]:
     return chains
 
 
+def _seed_hashes(prepared: Prepared, side: int, seed: int) -> np.ndarray:
+    """The hashes of ``prepared``'s runs of ``seed`` words as side ``side`` of a pair
+    (boilerplate masked), computed once per document."""
+    key = (side, seed)
+    if key not in prepared.seeds:
+        prepared.seeds[key] = shingle_hashes64(_masked_ids(prepared, side), seed)
+    return prepared.seeds[key]
+
+
 def _masked_ids(prepared: Prepared, side: int) -> np.ndarray:
     """Word ids where boilerplate words are replaced by values that match nothing.
 
@@ -202,7 +222,9 @@ def verify(a: Prepared, b: Prepared, config: AlignConfig, *, all_scores: bool = 
     if counted_a == 0 or counted_b == 0:
         return Verdict(None, "nothing but boilerplate and fragments to compare")
 
-    runs = exact_runs(_masked_ids(a, 0), _masked_ids(b, 1), config.seed_words)
+    seed = config.seed_words
+    runs = _exact_runs(_seed_hashes(a, 0, seed), _seed_hashes(b, 1, seed), len(a.tokens),
+                       len(b.tokens), seed)
     chains = [
         chain for chain in chain_runs(runs, config.max_gap_words)
         if sum(r.length for r in chain) >= config.min_passage_words
