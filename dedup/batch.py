@@ -32,7 +32,7 @@ import numpy as np
 import xxhash
 
 from .boilerplate import sentence_keys
-from .normalize import plain_fold
+from .normalize import PlainFolds, plain_fold_points
 from .tokens import in_words, sentence_lengths, tokenize_lazily
 from .vocabulary import Vocabulary
 
@@ -44,7 +44,6 @@ MAX_CHARS = 1 << 21
 # The polynomial's base (odd, so invertible modulo 2**64) and its inverse.
 _BASE = 0x9E3779B97F4A7C15
 _INVERSE = pow(_BASE, -1, 1 << 64)
-_SEPARATOR = "\x00"  # not a word, space or sentence-end character
 
 
 @dataclass
@@ -106,28 +105,50 @@ Signable = tuple[np.ndarray, np.ndarray, np.ndarray]
 K = TypeVar("K")
 
 
-def plain_blocks(folded: Sequence[str | None]) -> tuple[list[int], list[list[int]]]:
-    """Which texts to take one by one (not plain: ``None``; or as long as a block), and the
-    others in blocks of up to :data:`MAX_CHARS` characters, in order."""
+@dataclass
+class Block:
+    """Texts folded together: ``rows`` are their indices among the texts given."""
+
+    rows: list[int]
+    folds: PlainFolds
+
+
+def plain_blocks(texts: Sequence[str], origins: bool = False) -> tuple[list[int], list[Block]]:
+    """Which texts to take one by one (not plain, or as long as a block), and the others'
+    plain folds (:func:`dedup.normalize.plain_fold_points`, with ``origins`` if asked) in
+    blocks of up to :data:`MAX_CHARS` characters, in order."""
     alone: list[int] = []
-    groups: list[list[int]] = []
+    chunks: list[list[int]] = []
     size = MAX_CHARS
-    for i, text in enumerate(folded):
-        if text is None or len(text) >= MAX_CHARS:
+    for i, text in enumerate(texts):
+        if len(text) >= MAX_CHARS:
             alone.append(i)
             continue
         if size + len(text) + 1 > MAX_CHARS:
-            groups.append([])
+            chunks.append([])
             size = 0
-        groups[-1].append(i)
+        chunks[-1].append(i)
         size += len(text) + 1
-    return alone, groups
+    blocks: list[Block] = []
+    while chunks:
+        rows = chunks.pop(0)
+        folds = plain_fold_points([texts[i] for i in rows], origins)
+        if len(folds.points) > MAX_CHARS + 1:  # typography mapped to more characters
+            if len(rows) == 1:
+                alone += rows
+            else:
+                chunks[:0] = [rows[: len(rows) // 2], rows[len(rows) // 2 :]]
+            continue
+        alone += [i for i, plain in zip(rows, folds.plain.tolist()) if not plain]
+        blocks.append(Block([i for i, plain in zip(rows, folds.plain.tolist()) if plain],
+                            folds))
+    return sorted(alone), blocks
 
 
 def document_features(texts: list[str], vocab: Vocabulary, min_words: int) -> list[Signable]:
     """:data:`Signable` of each text, as :func:`dedup.tokens.tokenize_lazily`,
     :meth:`Vocabulary.lookup` and :func:`dedup.boilerplate.sentence_keys` give them: plainly
-    folded texts in blocks (:func:`block_features`), the others one by one."""
+    folded texts in blocks (:func:`points_features`), the others one by one."""
     found = document_words(texts, vocab, min_words, lambda numbers: vocab.hashes[numbers])
     out = []
     for hashes, lengths, keys in found:
@@ -142,16 +163,12 @@ def document_words(texts: list[str], vocab: Vocabulary, min_words: int | None,
     """Per text: ``take`` of its words' vocabulary numbers (called at once: numbers hold
     until the vocabulary's next lookup), the words of each of its sentences (int64) and,
     unless ``min_words`` is None, the sentences' keys, as the per-document tokenizer finds
-    them: plainly folded texts in blocks (:func:`block_features`), the others one by one."""
-    folded = [plain_fold(text) for text in texts]
-    alone, groups = plain_blocks(folded)
+    them: plainly folded texts in blocks (:func:`points_features`), the others one by one."""
+    alone, blocks = plain_blocks(texts)
     out: dict[int, tuple[K, np.ndarray, np.ndarray | None]] = {}
-    for group in groups:
-        found = block_features([folded[i] or "" for i in group], vocab, min_words)
-        if found is None:
-            alone += group
-            continue
-        for i, f in zip(group, found):
+    for block in blocks:
+        found = points_features(block.folds.points, block.folds.lengths, vocab, min_words)
+        for i, f in zip(block.rows, found):
             out[i] = (take(f.numbers), f.sentence_words, f.sentence_keys)
     for i in alone:
         tokens = tokenize_lazily(texts[i])
@@ -161,22 +178,17 @@ def document_words(texts: list[str], vocab: Vocabulary, min_words: int | None,
     return [out[i] for i in range(len(texts))]
 
 
-def block_features(folded: list[str], vocab: Vocabulary, min_words: int | None, *,
-                   words: bool = False) -> list[Features] | None:
-    """:class:`Features` of each plainly folded text (:func:`dedup.normalize.plain_fold`),
-    equal to ``plain_words``, ``vocab.lookup`` and ``sentence_keys`` on each (no keys when
-    ``min_words`` is None; with ``words``, the words spaced and where they stand in the
-    folded text); ``None`` when the block holds a character beyond the Basic Multilingual
-    Plane or more than :data:`MAX_CHARS` characters."""
-    joined = _SEPARATOR.join(folded)
-    if len(joined) > MAX_CHARS:
-        return None
-    points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-    if len(points) and int(points.max()) > 0xFFFF:
-        return None
-    lengths = np.fromiter(map(len, folded), dtype=np.int64, count=len(folded))
-    doc_starts = np.zeros(len(folded) + 1, dtype=np.int64)
+def points_features(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary,
+                    min_words: int | None, *, words: bool = False) -> list[Features]:
+    """:class:`Features` of each of several plainly folded texts given as their code points
+    (:class:`dedup.normalize.PlainFolds`: all in the BMP, at most :data:`MAX_CHARS` of
+    them besides a last separator, each of ``lengths`` followed by a NUL, which is no word,
+    space or sentence-end character; the last one may be left out), equal to ``plain_words``, ``vocab.lookup`` and
+    ``sentence_keys`` on each (no keys when ``min_words`` is None; with ``words``, the words
+    spaced and where they stand in the folded text)."""
+    doc_starts = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths + 1, out=doc_starts[1:])
+    points = points[: max(int(doc_starts[-1]) - 1, 0)]  # without a last separator
 
     inside = in_words(points)
     starts, ends = _runs(inside)
@@ -197,7 +209,7 @@ def block_features(folded: list[str], vocab: Vocabulary, min_words: int | None, 
     keys = None if min_words is None else _sentence_keys(text, spaced, spaced_at, first, last,
                                                          min_words)
     doc_of = np.searchsorted(first_word, first, side="right") - 1
-    per_doc = np.searchsorted(doc_of, np.arange(len(folded) + 1))
+    per_doc = np.searchsorted(doc_of, np.arange(len(lengths) + 1))
     out = []
     for d, (low, high) in enumerate(pairwise(first_word.tolist())):
         s, e = int(per_doc[d]), int(per_doc[d + 1])
@@ -253,7 +265,7 @@ def _keys(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarra
 
 
 def word_keys(words: Sequence[str]) -> np.ndarray:
-    """The keys :func:`block_features` looks ``words`` up by (words of BMP characters,
+    """The keys :func:`points_features` looks ``words`` up by (words of BMP characters,
     shorter than a block; for checking that distinct words get distinct keys)."""
     out = []
     first = 0

@@ -19,7 +19,7 @@ from typing import TypeVar
 import numpy as np
 
 from .align import Prepared, Verdict, verify
-from .batch import block_features, document_features, document_words, plain_blocks
+from .batch import document_features, document_words, plain_blocks, points_features
 from .boilerplate import (
     Frequent,
     SentenceProfile,
@@ -35,7 +35,6 @@ from .config import Config
 from .engines import Engine, current_engine
 from .errors import InputError
 from .models import Document, Match, Report, Skipped
-from .normalize import fold_origins, plain_fold_marked
 from .shingle import shingle_hashes
 from .signatures import Signer
 from .store import ids_of, in_id_order, members_of, select
@@ -137,25 +136,19 @@ def prepare(doc: Document, config: Config) -> Prepared:
 
 def prepare_many(docs: Sequence[Document], config: Config) -> list[Prepared]:
     """:func:`prepare` of each document (equal to it): plainly folded texts in blocks
-    (:func:`dedup.batch.block_features`, no regex scan or dict lookup per word), the others
+    (:func:`dedup.batch.points_features`, no regex scan or dict lookup per word), the others
     one by one."""
     vocab = vocabulary(config.align.stem_chars)
-    marked = [plain_fold_marked(doc.text) for doc in docs]
-    alone, groups = plain_blocks([m[0] if m is not None else None for m in marked])
+    alone, blocks = plain_blocks([doc.text for doc in docs], origins=True)
     out: dict[int, Prepared] = {}
-    for group in groups:
-        folds = [marked[i] for i in group]
+    for block in blocks:
         # No sentence keys: verifying marks boilerplate from the corpus's flags, and
         # profiles hash their sentences themselves.
-        found = block_features([f[0] for f in folds if f is not None], vocab, None,
-                               words=True)
-        if found is None:
-            alone += group
-            continue
-        for i, fold, f in zip(group, folds, found):
-            assert fold is not None and f.spaced is not None
-            assert f.starts is not None and f.ends is not None
-            origins = fold_origins(len(docs[i].text), fold[1])
+        found = points_features(block.folds.points, block.folds.lengths, vocab, None,
+                                words=True)
+        assert block.folds.origins is not None
+        for i, origins, f in zip(block.rows, block.folds.origins, found):
+            assert f.spaced is not None and f.starts is not None and f.ends is not None
             starts, ends = f.starts, f.ends
             if origins is not None and len(starts):
                 starts, ends = origins[starts], origins[ends - 1] + 1

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from dedup import batch
 from dedup.batch import document_features
 from dedup.boilerplate import sentence_keys
-from dedup.normalize import plain_fold
+from dedup.normalize import fold_origins, plain_fold, plain_fold_marked, plain_fold_points
 from dedup.shingle import word_hashes
 from dedup.tokens import sentence_lengths, tokenize_lazily
 from dedup.vocabulary import Vocabulary, _KeyTable
@@ -65,11 +65,51 @@ def test_real_news_in_blocks_and_one_by_one(monkeypatch: pytest.MonkeyPatch) -> 
     assert any(len(t) >= 3000 for t in news)
 
 
-def test_blocks_beyond_the_plane_take_the_per_document_path() -> None:
-    # plain_fold refuses such text; the block checks again rather than trust it.
+@settings(deadline=None, max_examples=400)
+@given(texts)
+def test_folds_of_many_texts_are_plain_fold_of_each(given: list[str]) -> None:
+    # Which texts are plain, their folds and where each folded character came from.
+    folds = plain_fold_points(given, origins=True)
+    marked = [plain_fold_marked(text) for text in given]
+    assert folds.plain.tolist() == [m is not None for m in marked]
+    plain = [(text, m) for text, m in zip(given, marked) if m is not None]
+    joined = "".join(m[0] + "\x00" for _, m in plain)
+    assert folds.points.tolist() == [ord(c) for c in joined]
+    assert folds.lengths.tolist() == [len(m[0]) for _, m in plain]
+    assert folds.origins is not None and len(folds.origins) == len(plain)
+    for got, (text, m) in zip(folds.origins, plain):
+        want = fold_origins(len(text), m[1])
+        assert (got is None) == (want is None)
+        if got is not None and want is not None:
+            assert got.tolist() == want.tolist()
+
+
+def test_folding_rejects_what_plain_fold_rejects() -> None:
+    given = ["Ende-\nWort", "Ende-  \n Wort", "a - b", "Text-", "x &amp; y", "a & b; c",
+             "a & b", "<p>", "a\rb", "Stra\u00dfe \ufb01", "\U0001f600", "", "a\x00b."]
+    assert plain_fold_points(given).plain.tolist() == \
+        [plain_fold(text) is not None for text in given]
+
+
+def test_blocks_split_when_folds_outgrow_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "ß" folds to "ss": texts that fit a block unfolded may not once folded.
+    monkeypatch.setattr(batch, "MAX_CHARS", 40)
+    given = ["ß" * 15, "ß" * 15, "abc", "ß" * 30, "ß" * 45, "\U0001f600 x", "ende"]
+    alone, blocks = batch.plain_blocks(given)
+    assert alone == [3, 4, 5]  # 3: one text folding to 60; 4: as long as a block
+    assert [block.rows for block in blocks] == [[0], [1, 2], [6]]
+    for block in blocks:
+        assert len(block.folds.points) <= batch.MAX_CHARS + 1
+        assert block.folds.lengths.tolist() == [len(plain_fold(given[i]) or "")
+                                                for i in block.rows]
     vocab = Vocabulary(4)
-    assert batch.block_features(["emoji \U0001f600 hier"], vocab, 4) is None
-    assert batch.block_features(["x" * (batch.MAX_CHARS + 1)], vocab, 4) is None
+    _same(document_features(given, vocab, 2), given, 2)
+
+
+def test_texts_beyond_the_plane_or_a_block_take_the_per_document_path() -> None:
+    alone, blocks = batch.plain_blocks(["emoji \U0001f600 hier", "x" * batch.MAX_CHARS, "ok"])
+    assert alone == [0, 1]
+    assert [block.rows for block in blocks] == [[2]]
 
 
 @settings(deadline=None, max_examples=100)
