@@ -16,7 +16,7 @@ from typing import IO, Any, TypeVar
 import click
 
 from . import __version__
-from .engines import ENGINES, Engine, make_engine, using_engine
+from .engines import ENGINES, Engine, default_workers, make_engine, using_engine
 from .errors import DedupError
 from .filter import KEEP_POLICIES, KeepPolicy, filter_copies
 from .io import STDIN_PATH, Corpus, iter_documents, read_corpus
@@ -79,13 +79,15 @@ def _progress_line(quiet: bool) -> ProgressLine:
 
 def _read(paths: Sequence[str], id_field: str, text_field: str, quiet: bool,
           progress: ProgressLine | None = None, stdin: IO[bytes] | None = None, *,
-          spool: bool = False) -> Corpus:
+          spool: bool = False, workers: int | None = None) -> Corpus:
     """The documents in ``paths``, with warnings on stderr unless ``quiet``; with ``spool``,
-    their texts wait in a temporary file (see :class:`dedup.store.DocumentStore`)."""
+    their texts wait in a temporary file (see :class:`dedup.store.DocumentStore`), and a
+    large JSONL file is parsed by ``workers`` processes (default: one per CPU)."""
     if progress:
         progress("reading", 0, 0)
     corpus = read_corpus(paths, id_field=id_field, text_field=text_field, stdin=stdin,
-                         spool=spool, progress=None if progress is None else (
+                         spool=spool, workers=workers or default_workers(),
+                         progress=None if progress is None else (
                              lambda count: progress("reading", count, 0)))
     if progress:
         progress("reading", len(corpus.documents), 0)
@@ -193,7 +195,8 @@ def scan_command(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: 
     config = load_settings(config_file).config
     _check_writable(output)
     with _progress_line(quiet) as progress:
-        corpus = _read(paths, id_field, text_field, quiet, progress, spool=True)
+        corpus = _read(paths, id_field, text_field, quiet, progress, spool=True,
+                       workers=workers)
         engine = _engine(workers, engine_kind, scheduler)
         try:
             with using_engine(engine):
@@ -450,7 +453,8 @@ def index_build_command(paths: tuple[str, ...], location: str, force: bool, quie
 
     config = load_settings(config_file).config
     with _progress_line(quiet) as progress:
-        corpus = _read(paths, id_field, text_field, quiet, progress, spool=True)
+        corpus = _read(paths, id_field, text_field, quiet, progress, spool=True,
+                       workers=workers)
         result = build_index(location, corpus.documents, config, force=force,
                              progress=progress, engine=make_engine(workers))
     skipped = len(corpus.skipped) + len(result.skipped)

@@ -70,6 +70,29 @@ class DocumentStore(Sequence[Document]):
 
     append = add
 
+    def reserve(self, size: int) -> tuple[int, int]:
+        """Room for ``size`` bytes of texts that processes forked from this one write into
+        the file themselves (``os.pwrite``): the file descriptor and where the room starts.
+        Documents added afterwards go after it; :meth:`add_written` records those texts."""
+        if self._sealed:
+            raise TypeError("a sealed document store (or a view of one) is read-only")
+        self._file.flush()
+        start = self._end
+        self._end += size
+        self._file.seek(self._end)
+        return self._file.fileno(), start
+
+    def add_written(self, doc_id: str, origin: str, meta: tuple[str | None, ...],
+                    offset: int, size: int, length: int) -> None:
+        """Append a document whose text (``size`` bytes of UTF-8, ``length`` characters) was
+        written at ``offset`` into room from :meth:`reserve`."""
+        if self._sealed:
+            raise TypeError("a sealed document store (or a view of one) is read-only")
+        self._heads.append((doc_id, origin, meta))
+        self._offsets.append(offset)
+        self._sizes.append(size)
+        self._lengths.append(length)
+
     def extend(self, docs: Iterable[Document]) -> None:
         for doc in docs:
             self.add(doc)

@@ -637,3 +637,127 @@ def test_progress_counts_documents_as_they_are_read(tmp_path: Path, spool: bool)
     corpus = read_corpus([str(path)], spool=spool, progress=counts.append)
     assert counts == [1_000, 2_000]  # documents read, the empty one (skipped) not counted
     assert len(corpus.documents) == 2_500
+
+
+# --- JSONL parsed by several processes (read_corpus(spool=True, workers=N)) -----------------
+
+def _everything(corpus: Corpus) -> list[tuple[object, ...]]:
+    """What a reader must give the same way: each document with its origin and metadata,
+    the skipped entries, the warnings."""
+    docs = [(d.id, d.text, d.origin, d.title, d.source, d.date, d.url)
+            for d in corpus.documents]
+    return [*docs, *((s.id, s.reason) for s in corpus.skipped), *corpus.warnings]
+
+
+@pytest.fixture
+def small_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parse files of any size in parallel, in ranges of 40 bytes: most cut through a line,
+    some hold no line start at all."""
+    from dedup import io as dedup_io
+
+    monkeypatch.setattr(dedup_io, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(dedup_io, "RANGE_BYTES", 40)
+
+
+def _read_both(paths: list[str]) -> tuple[Corpus, Corpus]:
+    return (read_corpus(paths, spool=True, workers=1),
+            read_corpus(paths, spool=True, workers=3))
+
+
+MIXED = (
+    "\ufeff"  # a UTF-8 signature, then lines of every kind
+    + json.dumps({"id": "a", "text": "Erste Meldung. „Zitat“ – Straße", "title": "T"}) + "\n"
+    + "\n   \n"
+    + json.dumps({"id": 7, "text": "\ud800 lone surrogate, escaped", "date": "2024-01-02"})
+    + "\r\n"
+    + json.dumps({"id": "b", "text": "   "}) + "\n"  # empty: skipped
+    + json.dumps({"id": "c", "text": "x" * 300, "source": "dpa", "url": "u"}) + "\n"
+    + json.dumps({"id": "d", "text": "é\u0301 Emoji \U0001f600 and \\ backslashes"},
+                 ensure_ascii=False) + "\n"
+    + json.dumps({"id": "e", "text": "last line, no line break"})
+)
+
+
+def test_parallel_reading_gives_what_reading_in_one_process_gives(
+        tmp_path: Path, small_ranges: None) -> None:
+    path = write(tmp_path / "mixed.jsonl", MIXED)
+    folder = tmp_path / "dir"
+    write(folder / "z.txt", "a text file read after the JSONL")
+    serial, parallel = _read_both([str(path), str(folder)])
+    assert _everything(parallel) == _everything(serial)
+    origins = {d.id: d.origin for d in parallel.documents}
+    assert (origins["a"], origins["7"], origins["e"]) == (f"{path}:1", f"{path}:4", f"{path}:8")
+    assert len(parallel.documents) == 6 and len(parallel.skipped) == 1
+
+
+@settings(deadline=None, max_examples=25)
+@given(st.lists(st.tuples(st.text(max_size=90), st.sampled_from(["\n", "\r\n", "\n\n"])),
+                min_size=1, max_size=12),
+       st.integers(1, 120), st.booleans())
+def test_parallel_reading_of_any_lines_and_ranges(rows: list[tuple[str, str]], size: int,
+                                                  bom: bool) -> None:
+    import tempfile
+
+    from dedup import io as dedup_io
+
+    content = ("\ufeff" if bom else "") + "".join(
+        json.dumps({"id": f"r{i}", "text": text}, ensure_ascii=i % 2 == 0) + end
+        for i, (text, end) in enumerate(rows))
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dedup_io, "PARALLEL_MIN_BYTES", 0)
+        patch.setattr(dedup_io, "RANGE_BYTES", size)
+        path = write(Path(folder) / "rows.jsonl", content)
+        before = path.read_bytes()
+        found = []
+        for workers in (1, 3):
+            try:
+                found.append(_everything(read_corpus([str(path)], spool=True,
+                                                     workers=workers)))
+            except InputError as exc:  # every text empty: no documents
+                found.append([str(exc)])
+        assert found[1] == found[0]
+        assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("bad", [
+    b'{"id": "x", "text": "no end"\n',  # not valid JSON
+    b'{"id": "x", "text": "\xff"}\n',  # not UTF-8
+    b'{"text": "no id"}\n',
+    b'["not", "an", "object"]\n',
+    b'{"id": "a", "text": "the first id again"}\n',
+])
+@pytest.mark.parametrize("where", [0, 3, 7])
+def test_parallel_reading_raises_the_first_error_as_one_process_does(
+        tmp_path: Path, small_ranges: None, bad: bytes, where: int) -> None:
+    lines = [json.dumps({"id": f"d{i}", "text": f"Text {i}"}).encode() + b"\n"
+             for i in range(8)]
+    lines[0] = b'{"id": "a", "text": "first"}\n'
+    lines.insert(where + 1, bad)
+    lines.insert(where + 3, b"{broken too\n")  # a later error must not win
+    path = write(tmp_path / "bad.jsonl", b"".join(lines))
+    serial = error_of(lambda: read_corpus([str(path)], spool=True, workers=1))
+    parallel = error_of(lambda: read_corpus([str(path)], spool=True, workers=3))
+    assert parallel == serial
+    assert f"bad.jsonl:{where + 2}" in parallel
+
+
+def test_parallel_reading_is_used_for_large_files_only(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from dedup import io as dedup_io
+
+    calls: list[str] = []
+    real = dedup_io._read_jsonl_parallel
+    monkeypatch.setattr(dedup_io, "_read_jsonl_parallel",
+                        lambda path, *a, **k: calls.append(path) or real(path, *a, **k))
+    monkeypatch.setattr(dedup_io, "PARALLEL_MIN_BYTES", 200)
+    small = write(tmp_path / "small.jsonl", jsonl({"id": "s", "text": "short"}))
+    large = write(tmp_path / "large.jsonl", jsonl(*({"id": f"l{i}", "text": "long " * 9}
+                                                    for i in range(9))))
+    packed = tmp_path / "large.jsonl.gz"
+    packed.write_bytes(gzip.compress(large.read_bytes().replace(b'"l', b'"g')))
+    corpus = read_corpus([str(small), str(large), str(packed)], spool=True, workers=2)
+    assert calls == [str(large)]  # not the small file, not gzip
+    assert len(corpus.documents) == 19
+    read_corpus([str(large)], spool=True, workers=1)
+    read_corpus([str(large)], workers=2)  # texts in memory: nothing to share
+    assert calls == [str(large)]
