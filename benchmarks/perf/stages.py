@@ -98,7 +98,7 @@ class Stages:
 
 def run_child(path: str, workers: int | None, interval: float) -> dict[str, Any]:
     from dedup.config import Config
-    from dedup.engines import make_engine
+    from dedup.engines import default_workers, make_engine
     from dedup.io import read_corpus
     from dedup.pipeline import scan
     from dedup.report import json_pieces
@@ -114,7 +114,7 @@ def run_child(path: str, workers: int | None, interval: float) -> dict[str, Any]
     thread.start()
     began = time.perf_counter()
     stages.enter("reading")
-    corpus = read_corpus([path], spool=True)
+    corpus = read_corpus([path], spool=True, workers=workers or default_workers())  # as the CLI
     engine = make_engine(workers)
     report = scan(corpus.documents, Config(), stages.progress, engine=engine)
     stages.enter("cluster and report")
