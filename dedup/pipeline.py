@@ -233,7 +233,7 @@ def _sign_blocks(context: tuple[Config, Signer, Sequence[Document]],
     out: list[_Signed] = []
     for start, end in blocks:
         words: list[int] = []
-        signatures: list[np.ndarray] = []
+        shingles: list[np.ndarray] = []
         keys: list[np.ndarray] = []
         lengths: list[np.ndarray] = []
         texts = [doc.text for doc in documents[start:end]]
@@ -242,13 +242,12 @@ def _sign_blocks(context: tuple[Config, Signer, Sequence[Document]],
             words.append(len(hashes))
             if len(hashes) < config.shingle.min_words:
                 continue
-            signatures.append(signer.sign(shingle_hashes(hashes, config.shingle.size)))
+            shingles.append(shingle_hashes(hashes, config.shingle.size))
             keys.append(doc_keys)
             lengths.append(sentence_words)
         counts = np.asarray(words, dtype=np.int64)
         out.append(_Signed(
-            counts, counts >= config.shingle.min_words,
-            np.asarray(signatures, dtype=np.uint32).reshape(len(signatures), signer.num_perm),
+            counts, counts >= config.shingle.min_words, signer.sign_many(shingles),
             _concatenate(keys, np.uint64), _concatenate(lengths, np.int32),
             np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))))
     return out

@@ -44,6 +44,25 @@ def test_vectorized_signature_equals_datasketch(shingles: list[int], num_perm: i
     assert fast.tolist() == reference_signature(shingles, num_perm, seed).tolist()
 
 
+@settings(deadline=None, max_examples=60)
+@given(sizes=st.lists(st.sampled_from([0, 1, 2, 7, 300, 2_000, 9_000]), max_size=12),
+       num_perm=st.sampled_from([1, 16, 256]), rows=st.sampled_from([1, 5, 1 << 13]),
+       seed=st.integers(0, 2**16))
+def test_sets_signed_together_are_signed_alone(sizes: list[int], num_perm: int, rows: int,
+                                               seed: int) -> None:
+    # Empty sets, sets larger than a block, and blocks cut between any two sets.
+    from dedup import signatures
+
+    rng = np.random.default_rng(seed)
+    sets = [rng.integers(0, 2**32, size=size, dtype=np.uint32) for size in sizes]
+    signer = Signer(num_perm, seed)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(signatures, "_ROWS", rows)
+        together = signer.sign_many(sets)
+    assert together.dtype == np.uint32 and together.shape == (len(sets), num_perm)
+    assert together.tolist() == [signer.sign(s).tolist() for s in sets]
+
+
 def test_large_input_is_signed_in_chunks_with_the_same_result() -> None:
     rng = np.random.default_rng(7)
     shingles = rng.integers(0, 2**32, size=200_000, dtype=np.uint32)
