@@ -107,3 +107,15 @@ def test_commands_do_not_import_datasketch() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.integers(0, 9), max_size=8), st.integers(1, 5))
+def test_shingles_of_documents_hashed_together_are_their_own(counts: list[int],
+                                                             size: int) -> None:
+    from dedup.pipeline import _shingles_each
+
+    rng = np.random.default_rng(sum(counts) + size)
+    hashes = [rng.integers(0, 2**64, size=n, dtype=np.uint64) for n in counts]
+    together = _shingles_each(hashes, size)
+    assert [s.tolist() for s in together] == [shingle_hashes(h, size).tolist() for h in hashes]
