@@ -470,8 +470,7 @@ def _learn_boilerplate(documents: Sequence[Document], keys: np.ndarray, counts: 
                        progress: Callable[[int, int], None] | None = None) -> frozenset[int]:
     """The boilerplate rule over the corpus (``keys`` of every document's sentences, one
     document after another, ``counts[row]`` of them document ``row``'s): profiles only of
-    the documents it looks at, then judging the frequent sentences, both on ``engine``;
-    ``progress(done, total)`` counts the documents profiled, then the sentences judged."""
+    the documents it looks at; ``progress(done, total)`` counts them."""
     if progress is not None:
         progress(0, 0)
     frequent = frequent_sentences_flat(keys, counts, config.boilerplate.min_docs)
@@ -482,20 +481,8 @@ def _learn_boilerplate(documents: Sequence[Document], keys: np.ndarray, counts: 
         firsts.setdefault(f.first[0], set()).add(f.first[1])
     needed = documents_to_profile(frequent, config.boilerplate)
     items = [(row, tuple(sorted(firsts.get(row, ())))) for row in needed]
-    total = len(items) + len(frequent)
-    profiling = None if progress is None else lambda done: progress(done, total)
+    profiling = None if progress is None else lambda done: progress(done, len(items))
     stems = dict(zip(needed, engine.map(_stems_chunk, (config, documents), items, profiling)))
-    judging = None if progress is None else lambda done: progress(len(items) + done, total)
-    found = engine.map(_judge_chunk, (stems, config), frequent, judging)
-    return frozenset(f.key for f, boiler in zip(frequent, found) if boiler)
-
-
-def _judge_chunk(context: tuple[dict[int, _Stems], Config],
-                 frequent: Sequence[Frequent]) -> list[bool]:
-    """Whether each frequent sentence is boilerplate (:func:`judge_sentences`), given the
-    stems profiled. Runs in an engine's worker: at a million articles, judging 35,515
-    sentences took 12 s of the parent's time."""
-    stems, config = context
 
     def stems_of(row: int) -> np.ndarray:
         return stems[row][0]
@@ -503,8 +490,7 @@ def _judge_chunk(context: tuple[dict[int, _Stems], Config],
     def own_of(f: Frequent) -> np.ndarray:
         return stems[f.first[0]][1][f.first[1]]
 
-    boiler = judge_sentences(frequent, own_of, stems_of, config.boilerplate)
-    return [f.key in boiler for f in frequent]
+    return judge_sentences(frequent, own_of, stems_of, config.boilerplate)
 
 
 def scan(

@@ -6,9 +6,8 @@ pair; :class:`ProgressLine` turns those calls into one line per stage on a strea
 
     reading      12,345 documents
     signing      1,234/10,000
-    boilerplate  40/96          (documents carrying a frequent sentence profiled, then
-                                 the frequent sentences judged)
-    candidates   12/64          (groups of bands counted, then ranges of pairs counted)
+    boilerplate  40/96          (documents carrying a frequent sentence, profiled)
+    candidates   12/64          (groups of bands counted, then ranges of pairs summed)
     verifying    500/812
 
 The line is redrawn in place with ``\\r`` at most a few times per second, since drawing on
