@@ -183,9 +183,10 @@ def points_features(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary,
     """:class:`Features` of each of several plainly folded texts given as their code points
     (:class:`dedup.normalize.PlainFolds`: all in the BMP, at most :data:`MAX_CHARS` of
     them besides a last separator, each of ``lengths`` followed by a NUL, which is no word,
-    space or sentence-end character; the last one may be left out), equal to ``plain_words``, ``vocab.lookup`` and
-    ``sentence_keys`` on each (no keys when ``min_words`` is None; with ``words``, the words
-    spaced and where they stand in the folded text)."""
+    space or sentence-end character; the last one may be left out), equal to
+    ``plain_words``, ``vocab.lookup`` and ``sentence_keys`` on each (no keys when
+    ``min_words`` is None; with ``words``, the words spaced and where they stand in the
+    folded text)."""
     doc_starts = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths + 1, out=doc_starts[1:])
     points = points[: max(int(doc_starts[-1]) - 1, 0)]  # without a last separator

@@ -232,7 +232,7 @@ def _spill_groups(context: tuple[np.ndarray, int, str],
 
 
 def _count_range(context: tuple[str, list[int], np.ndarray, int],
-               ranges: Sequence[int]) -> list[np.ndarray]:
+                 ranges: Sequence[int]) -> list[np.ndarray]:
     """Count the spilled codes of each range over all groups; the pairs that reach
     ``min_collisions``. Runs in an engine's worker; finds where the range starts and ends in
     each group's sorted codes from the group's fence and one block of the file, and reads
