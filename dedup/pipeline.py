@@ -168,8 +168,7 @@ def _prepared(doc: Document, tokens: Tokens, numbers: np.ndarray, vocab: Vocabul
     """The document prepared from its tokens and their vocabulary numbers (read at once:
     they hold until the vocabulary's next lookup)."""
     ids = vocab.hashes[numbers]
-    stem_pos = np.flatnonzero(vocab.content[numbers])
-    stems = vocab.stems[numbers[stem_pos]]
+    stem_pos, stems = vocab.content_stems(numbers)
     prepared = Prepared(doc, tokens, ids, stems, stem_pos, np.zeros(len(tokens), dtype=bool))
     prepared.mark_fragments(config.align.min_sentence_words)
     return prepared
@@ -293,12 +292,8 @@ def _stems_chunk(context: tuple[Config, Sequence[Document]],
     made most of the boilerplate stage's minute of profiling."""
     config, documents = context
     vocab = vocabulary(config.align.stem_chars)
-
-    def content(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        at = np.flatnonzero(vocab.content[numbers])
-        return at, vocab.stems[numbers[at]]
-
-    found = document_words([documents[row].text for row, _ in items], vocab, None, content)
+    found = document_words([documents[row].text for row, _ in items], vocab, None,
+                           vocab.content_stems)
     out: list[_Stems] = []
     for ((at, stems), sentence_words, _), (_, sentences) in zip(found, items):
         sentence_of = np.repeat(np.arange(len(sentence_words)), sentence_words)[at]

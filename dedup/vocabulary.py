@@ -74,6 +74,12 @@ class Vocabulary:
         return np.fromiter(map(self.numbers.__getitem__, words), dtype=np.int64,
                            count=len(words))
 
+    def content_stems(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of the words ``numbers`` (positions) carry content, and the hashes of their
+        stems."""
+        at = np.flatnonzero(self.content[numbers])
+        return at, self.stems[numbers[at]]
+
     def lookup_keys(self, keys: np.ndarray, word_of: Callable[[int], str]) -> np.ndarray:
         """The numbers (int64) of words given by a 64-bit key each (:mod:`dedup.batch`);
         ``word_of(i)`` is word ``i``, asked for only when its key is new. Valid for this
