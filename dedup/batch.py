@@ -33,7 +33,7 @@ import xxhash
 
 from .boilerplate import sentence_keys
 from .normalize import PlainFolds, plain_fold_points
-from .tokens import in_words, sentence_lengths, tokenize_lazily
+from .tokens import in_words, runs, sentence_lengths, tokenize_lazily
 from .vocabulary import Vocabulary
 
 _U64 = np.uint64
@@ -91,12 +91,6 @@ def _classes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     closer[[ord(c) for c in "\"')]"]] = True
     space = np.array([chr(c).isspace() for c in range(0x10000)], dtype=bool)
     return punct, closer, space
-
-
-def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Starts and ends of the runs of True in ``mask``."""
-    edges = np.flatnonzero(np.diff(mask, prepend=False, append=False))
-    return edges[0::2], edges[1::2]
 
 
 #: What signing needs of a document: its words' hashes (uint64), the words of each of its
@@ -192,7 +186,7 @@ def points_features(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary,
     points = points[: max(int(doc_starts[-1]) - 1, 0)]  # without a last separator
 
     inside = in_words(points)
-    starts, ends = _runs(inside)
+    starts, ends = runs(inside)
     first_word = np.searchsorted(starts, doc_starts)  # per document, and the total
 
     # The words strung together with one space after each, as " ".join() strings them.
@@ -300,17 +294,17 @@ def _sentences(points: np.ndarray, starts: np.ndarray, doc_starts: np.ndarray,
     no word between, or it starts with a period after an abbreviation, an initial or an
     ordinal."""
     punct, closer, space = _classes()
-    runs, run_ends = _runs(punct[points])
-    closers, closer_ends = _runs(closer[points])
+    puncts, punct_ends = runs(punct[points])
+    closers, closer_ends = runs(closer[points])
     # Where the closers that follow a run end (the run's end if none follow it).
-    at = np.searchsorted(closers, run_ends)
+    at = np.searchsorted(closers, punct_ends)
     found = at < len(closers)
-    follows = np.zeros(len(runs), dtype=bool)
-    follows[found] = closers[at[found]] == run_ends[found]
-    after = run_ends.copy()
+    follows = np.zeros(len(puncts), dtype=bool)
+    follows[found] = closers[at[found]] == punct_ends[found]
+    after = punct_ends.copy()
     after[follows] = closer_ends[at[follows]]
     padded = np.append(space[points], False)  # nothing follows the last character
-    matched = runs[padded[after]]
+    matched = puncts[padded[after]]
     lines = np.flatnonzero(points == 0x0A)
     where = np.concatenate((matched, lines))
     period = np.concatenate((points[matched] == 0x2E, np.zeros(len(lines), dtype=bool)))

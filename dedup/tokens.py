@@ -210,8 +210,13 @@ def _word_spans(text: str) -> tuple[np.ndarray, np.ndarray] | None:
     points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     if len(points) and int(points.max()) > 0xFFFF:
         return None
-    edges = np.flatnonzero(np.diff(in_words(points), prepend=False, append=False))
-    return edges[0::2].astype(np.int64), edges[1::2].astype(np.int64)
+    return runs(in_words(points))
+
+
+def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends of the runs of True in ``mask``."""
+    edges = np.flatnonzero(np.diff(mask, prepend=False, append=False))
+    return edges[0::2], edges[1::2]
 
 
 def in_words(points: np.ndarray) -> np.ndarray:
