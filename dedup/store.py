@@ -62,10 +62,8 @@ class DocumentStore(Sequence[Document]):
             raise TypeError("a sealed document store (or a view of one) is read-only")
         data = doc.text.encode("utf-8", "surrogatepass")
         self._file.write(data)
-        self._heads.append((doc.id, doc.origin, tuple(getattr(doc, f) for f in _META)))
-        self._offsets.append(self._end)
-        self._sizes.append(len(data))
-        self._lengths.append(len(doc.text))
+        self.add_written(doc.id, doc.origin, tuple(getattr(doc, f) for f in _META), self._end,
+                         len(data), len(doc.text))
         self._end += len(data)
 
     append = add
