@@ -761,3 +761,15 @@ def test_parallel_reading_is_used_for_large_files_only(tmp_path: Path,
     read_corpus([str(large)], spool=True, workers=1)
     read_corpus([str(large)], workers=2)  # texts in memory: nothing to share
     assert calls == [str(large)]
+
+
+@pytest.mark.parametrize("content", [
+    b"\xff\xfe" + '{"id": "a", "text": "x"}\n'.encode("utf-16-le"),  # UTF-16
+    b'{"id": "a", "text": "x"}\n\x00\x01binary\n',  # a NUL in the head
+])
+def test_parallel_reading_refuses_what_one_process_refuses(
+        tmp_path: Path, small_ranges: None, content: bytes) -> None:
+    path = write(tmp_path / "odd.jsonl", content)
+    serial = error_of(lambda: read_corpus([str(path)], spool=True, workers=1))
+    assert error_of(lambda: read_corpus([str(path)], spool=True, workers=3)) == serial
+    assert serial.startswith(f"{path}: looks like")
