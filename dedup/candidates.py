@@ -23,10 +23,22 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def _buckets(column: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rows sorted by value (``order``), and where each run of equal values starts in that
-    order and how long it is (``starts``, ``sizes``)."""
-    order = np.argsort(column, kind="stable")
+def stable_order(column: np.ndarray) -> np.ndarray:
+    """``np.argsort(column, kind="stable")``; for 32-bit unsigned values (signatures) as two
+    stable passes over 16-bit halves, low half first, which numpy sorts by radix: 32 ms
+    instead of 76 ms for a band of a million articles, 256 times a scan."""
+    if column.dtype != np.uint32:
+        return np.argsort(column, kind="stable")
+    low = np.argsort((column & 0xFFFF).astype(np.uint16), kind="stable")
+    high = np.argsort((column[low] >> 16).astype(np.uint16), kind="stable")
+    return low[high]
+
+
+def _buckets(column: np.ndarray, sort: Callable[[np.ndarray], np.ndarray] = stable_order,
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows sorted by value (``order``, by ``sort``), and where each run of equal values
+    starts in that order and how long it is (``starts``, ``sizes``)."""
+    order = sort(column)
     values = column[order]
     cut = np.flatnonzero(values[1:] != values[:-1]) + 1
     starts = np.concatenate(([0], cut))
@@ -76,7 +88,7 @@ def _band_pairs_reference(column: np.ndarray, max_bucket: int) -> np.ndarray:
     while the pair count stays linear in the bucket size.
     """
     n = len(column)
-    order, starts, sizes = _buckets(column)
+    order, starts, sizes = _buckets(column, lambda c: np.argsort(c, kind="stable"))
     codes = [_pairs_of_twos(order, starts, sizes, n)]
 
     for start, size in zip(starts[sizes > 2], sizes[sizes > 2]):

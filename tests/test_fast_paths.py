@@ -130,6 +130,18 @@ def test_band_pairs_match_reference(values: list[int], max_bucket: int) -> None:
     assert np.array_equal(np.sort(fast), np.sort(slow))
 
 
+@settings(deadline=None, max_examples=200)
+@given(st.lists(st.sampled_from([0, 1, 0xFFFF, 0x10000, 0x1FFFF, 0xFFFF0000, 0xFFFFFFFF])
+                | st.integers(0, 2**32 - 1), max_size=200))
+def test_stable_order_is_a_stable_argsort(values: list[int]) -> None:
+    from dedup.candidates import stable_order
+
+    column = np.asarray(values, dtype=np.uint32)
+    assert np.array_equal(stable_order(column), np.argsort(column, kind="stable"))
+    wide = column.astype(np.int64)  # other types take numpy's own sort
+    assert np.array_equal(stable_order(wide), np.argsort(wide, kind="stable"))
+
+
 # Characters plain_words must either fold as normalize() does or refuse: ß and ligatures
 # (fold to several letters), marks that compose with what precedes them, mapped typography,
 # invisibles, carriage returns, tags, entities, hyphens at line ends, other scripts.
