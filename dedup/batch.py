@@ -99,6 +99,14 @@ Signable = tuple[np.ndarray, np.ndarray, np.ndarray]
 K = TypeVar("K")
 
 
+def warm_tables() -> None:
+    """Build the tables folding and tokenizing a block look up (about 75 ms), so that the
+    workers an engine forks afterwards inherit them rather than each building them again at
+    every stage."""
+    plain_fold_points(["."], origins=True)
+    _classes()
+
+
 @dataclass
 class Block:
     """Texts folded together: ``rows`` are their indices among the texts given."""

@@ -19,7 +19,13 @@ from typing import TypeVar
 import numpy as np
 
 from .align import Prepared, Verdict, verify
-from .batch import document_features, document_words, plain_blocks, points_features
+from .batch import (
+    document_features,
+    document_words,
+    plain_blocks,
+    points_features,
+    warm_tables,
+)
 from .boilerplate import (
     Frequent,
     SentenceProfile,
@@ -424,6 +430,7 @@ def build_corpus(
     # Every stage is reported from its start too: the first chunk of work takes a while.
     if signing is not None:
         signing(0)
+    warm_tables()  # here, not in each worker of each stage
     signed = engine.map(_sign_blocks, (config, signer, ordered), blocks, signing)
     corpus = _assemble(ordered, signed, config)
     judging = None if progress is None else (
