@@ -35,8 +35,18 @@ def _run(bounds: tuple[int, int]) -> list[Any]:
     return list(_FN(_CONTEXT[0], items[bounds[0] : bounds[1]]))
 
 
+#: Chunks a worker gets at the least (fewer only when there are fewer items).
+CHUNKS_PER_WORKER = 32
+
+
 class ProcessEngine:
-    """``workers`` processes; items are split into chunks of about ``chunk_size``.
+    """``workers`` processes; items are split into chunks of at most ``chunk_size``, and
+    into at least :data:`CHUNKS_PER_WORKER` chunks a worker so that none idles long at the
+    end.
+
+    Every chunk costs the parent a few milliseconds of CPU (sending the task, receiving and
+    unpickling the results, waking up), time the workers lose on a machine with a core per
+    worker: 217,000 articles profiled in chunks of 64 kept the parent busy for 8.8 s.
 
     Fewer than ``min_items`` items run in the calling process: starting a pool and sending
     results back costs more than it saves for a handful of documents (and a single 50 MB
@@ -45,7 +55,7 @@ class ProcessEngine:
 
     shares_tempdir = True
 
-    def __init__(self, workers: int, chunk_size: int = 64, min_items: int = 32) -> None:
+    def __init__(self, workers: int, chunk_size: int = 256, min_items: int = 32) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.workers = workers
@@ -59,7 +69,8 @@ class ProcessEngine:
             if progress:
                 progress(len(items))
             return serial
-        size = max(1, min(self.chunk_size, -(-len(items) // (self.workers * 4))))
+        least = self.workers * CHUNKS_PER_WORKER
+        size = max(1, min(self.chunk_size, -(-len(items) // least)))
         chunks = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
