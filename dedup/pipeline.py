@@ -48,6 +48,7 @@ from .tokens import Tokens, tokenize, tokenize_lazily
 from .vocabulary import Vocabulary, vocabulary
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 #: Called as ``progress(stage, done, total)``; the CLI draws bars with it, the library never.
 Progress = Callable[[str, int, int], None]
@@ -315,6 +316,9 @@ class _PreparedCache:
 
     A document whose text is byte for byte that of one prepared lately (wire copy run
     unchanged) shares its preparation: same text, same words, sentences and boilerplate.
+    Likewise a pair whose two texts are those of a pair verified lately shares its match,
+    under its own ids: ten outlets running one story unchanged make 45 pairs of one text,
+    and at 100,000 articles 12 % of the candidate pairs repeat an earlier pair's texts.
     """
 
     size = 2048
@@ -323,6 +327,20 @@ class _PreparedCache:
         self.token = token
         self.entries: OrderedDict[int, Prepared] = OrderedDict()
         self.by_text: OrderedDict[str, Prepared] = OrderedDict()
+        self.matches: OrderedDict[tuple[str, str], Match | None] = OrderedDict()
+
+    def match(self, a: Prepared, b: Prepared, config: Config) -> Match | None:
+        """``verify(a, b).match``, or that of a pair of the same texts verified lately with
+        the ids of ``a`` and ``b``: a verdict depends on the two texts only (their
+        boilerplate too follows from their sentences)."""
+        key = (a.doc.text, b.doc.text)
+        if key in self.matches:
+            self.matches.move_to_end(key)
+            known = self.matches[key]
+            return None if known is None else replace(known, a=a.doc.id, b=b.doc.id)
+        found = verify(a, b, config.align, all_scores=False).match
+        self._remember(self.matches, key, found)
+        return found
 
     def get(self, rows: Sequence[int], documents: Sequence[Document],
             make: Callable[[list[int], list[Document]], list[Prepared]]) -> dict[int, Prepared]:
@@ -354,7 +372,7 @@ class _PreparedCache:
                 self._remember(self.entries, row, ready[row])
         return ready
 
-    def _remember(self, entries: OrderedDict[T, Prepared], key: T, p: Prepared) -> None:
+    def _remember(self, entries: OrderedDict[T, V], key: T, p: V) -> None:
         entries[key] = p
         if len(entries) > self.size:
             entries.popitem(last=False)
@@ -378,7 +396,7 @@ def _verify_chunk(
     # A chunk's documents are prepared together (in blocks), then its pairs verified.
     ready = cache.get([row for pair in pairs for row in pair], documents,
                       lambda rows, docs: marks.prepare_many(docs, rows, config))
-    return [verify(ready[i], ready[j], config.align, all_scores=False).match for i, j in pairs]
+    return [cache.match(ready[i], ready[j], config) for i, j in pairs]
 
 
 def verification_order(pairs: np.ndarray) -> np.ndarray:

@@ -185,9 +185,11 @@ def test_fast_path_agrees_with_all_pairs_reference(seed_docs: list[Document]) ->
         parts = paragraphs(article)
         docs.append(Document(f"art{n}", article))
         docs.append(Document(f"art{n}-trim", "\n\n".join(parts[: rng.randint(1, len(parts))])))
-    # Copies run unchanged share one preparation when verified; the reference prepares
-    # every document alone.
-    docs += [Document("art0-rerun", ARTICLES[0]), Document("seed-rerun", seed_docs[1].text)]
+    # Copies run unchanged share one preparation when verified, and pairs of the same two
+    # texts one verdict (art0-trim with art0 and with both reruns); the reference prepares
+    # every document alone and verifies every pair.
+    docs += [Document("art0-rerun", ARTICLES[0]), Document("art0-rerun2", ARTICLES[0]),
+             Document("seed-rerun", seed_docs[1].text)]
     fast, slow = scan(docs).to_dict(), reference_scan(docs).to_dict()
     fast.pop("stats")
     slow.pop("stats")
