@@ -106,10 +106,10 @@ def _pairs_of(count: int) -> tuple[np.ndarray, np.ndarray]:
 def _median(scores: np.ndarray) -> float:
     """``np.median(scores)`` (the mean of the two middle values when their number is even),
     without its overhead for a few dozen values."""
+    if not len(scores):
+        return float("nan")
     ordered = np.sort(scores)
     middle = len(ordered) // 2
-    if not len(ordered):
-        return float("nan")
     if len(ordered) % 2:
         return float(ordered[middle])
     return float((ordered[middle - 1] + ordered[middle]) / 2)
@@ -203,7 +203,8 @@ def frequent_sentences_flat(keys: np.ndarray, lengths: np.ndarray,
         return []
     # Only keys whose low bits are those of min_docs keys or more can occur that often: a
     # count per value of the low bits (about as many values as keys, so a few percent of
-    # the keys pass by chance) spares sorting all of them, 33 million at a million articles.
+    # the keys pass by chance) spares sorting all of them, some thirty million at a million
+    # articles.
     bits = max(10, (len(keys) - 1).bit_length())
     slot = (keys & np.uint64((1 << bits) - 1)).astype(np.intp)
     maybe = np.flatnonzero((np.bincount(slot, minlength=1 << bits) >= min_docs)[slot])

@@ -74,7 +74,9 @@ _string = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
 def _number(value: float) -> str:
-    """A float as json writes it."""
+    """A number as json writes it."""
+    if not isinstance(value, float):  # an int where a float is declared
+        return json.dumps(value)
     if math.isfinite(value):
         return float.__repr__(value)
     return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"

@@ -13,7 +13,7 @@ from dedup.report import json_pieces, to_json
 # Ids and names with quotes, backslashes, control characters, non-ASCII and astral characters.
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 NUMBER = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
-    [0.0, -0.0, 1.0, 1e-05, 0.00005, 123456789.123456, 5e-324, 1e300])
+    [0.0, -0.0, 1.0, 1e-05, 0.00005, 123456789.123456, 5e-324, 1e300, 0, 1])
 OFFSET = st.integers(0, 2**40)
 
 PASSAGES = st.builds(Passage, OFFSET, OFFSET, OFFSET, OFFSET,
