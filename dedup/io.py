@@ -82,6 +82,7 @@ _UTF8_HINT = "convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8)"
 
 Format = Literal["text", "jsonl", "csv"]
 _Item = tuple[Document | Skipped, str]
+"""A document or a skipped entry, with its origin (kept apart because Skipped has none)."""
 
 
 class _HasId(Protocol):
@@ -89,8 +90,8 @@ class _HasId(Protocol):
     def id(self) -> str: ...
 
 
+#: An item :func:`_unique` passes through: a document, one written by a worker, or skipped.
 T = TypeVar("T", bound=_HasId)
-"""A document or a skipped entry, with its origin (kept apart because Skipped has none)."""
 
 
 @dataclass
