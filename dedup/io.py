@@ -54,7 +54,7 @@ from typing import IO, Any, Literal, NamedTuple, Protocol, TypeVar, cast
 
 from dedup.errors import InputError
 from dedup.models import Document, Skipped
-from dedup.store import DocumentStore
+from dedup.store import DocumentStore, meta_of
 
 __all__ = ["Corpus", "iter_documents", "read_corpus"]
 
@@ -590,9 +590,8 @@ def _parse_range(bounds: tuple[int, int]) -> _Parsed:
                 encoded = item.text.encode("utf-8", "surrogatepass")
                 texts[at : at + len(encoded)] = encoded
                 used = at + len(encoded)
-                items.append((line, _Written(item.id, (item.title, item.source, item.date,
-                                                       item.url),
-                                             base + first + at, len(encoded), len(item.text))))
+                items.append((line, _Written(item.id, meta_of(item), base + first + at,
+                                             len(encoded), len(item.text))))
             else:
                 items.append((line, item))
         at += len(raw)

@@ -39,6 +39,11 @@ class _Spool:
         self._closer()
 
 
+def meta_of(doc: Document) -> tuple[str | None, ...]:
+    """What a store keeps of ``doc`` besides its id, origin and text (:data:`_META`)."""
+    return tuple(getattr(doc, f) for f in _META)
+
+
 class DocumentStore(Sequence[Document]):
     """Documents in the order they were added (or as :meth:`sorted_by_id` / :meth:`select`
     arrange them); texts on disk, everything else in memory (about 250 bytes a document)."""
@@ -62,8 +67,7 @@ class DocumentStore(Sequence[Document]):
             raise TypeError("a sealed document store (or a view of one) is read-only")
         data = doc.text.encode("utf-8", "surrogatepass")
         self._file.write(data)
-        self.add_written(doc.id, doc.origin, tuple(getattr(doc, f) for f in _META), self._end,
-                         len(data), len(doc.text))
+        self.add_written(doc.id, doc.origin, meta_of(doc), self._end, len(data), len(doc.text))
         self._end += len(data)
 
     append = add
