@@ -63,14 +63,22 @@ def band_pairs(column: np.ndarray, max_bucket: int) -> np.ndarray:
     while the pair count stays linear in the bucket size.
     """
     n = len(column)
-    order, starts, sizes = _buckets(column)
+    # A band of a (documents, num_perm) matrix is strided: sorting reads it several times,
+    # and one copy first made a band of a million articles 30 % faster.
+    order, starts, sizes = _buckets(np.ascontiguousarray(column))
     codes = [_pairs_of_twos(order, starts, sizes, n)]
 
     # Buckets of more than two rows, one numpy step per distinct bucket size rather than a
     # Python step per bucket (the same codes as _band_pairs_reference, in another order; the
-    # caller sorts them with np.unique).
-    for size in np.unique(sizes[sizes > 2]).tolist():
-        first = starts[sizes == size]
+    # caller sorts them). The buckets are put in order of size once: a mask of all buckets
+    # per size cost a third of a band at a million articles (hundreds of sizes).
+    many = np.flatnonzero(sizes > 2)
+    many = many[np.argsort(sizes[many], kind="stable")]
+    many_sizes = sizes[many]
+    cuts = np.flatnonzero(many_sizes[1:] != many_sizes[:-1]) + 1
+    for run in np.split(many, cuts) if len(many) else []:
+        size = int(sizes[run[0]])
+        first = starts[run]
         members = np.sort(order[first[:, None] + np.arange(size)], axis=1).astype(np.int64)
         if size > max_bucket:
             codes.append((members[:, :1] * n + members[:, 1:]).ravel())
