@@ -59,6 +59,10 @@ class Features:
     spaced: str | None = None
     starts: np.ndarray | None = None
     ends: np.ndarray | None = None
+    # Only when asked for: the stem hashes of the content words (uint64, in order) and how
+    # many of them each sentence has (int64).
+    stems: np.ndarray | None = None
+    sentence_stems: np.ndarray | None = None
 
 
 _POWERS = (np.ones(1, dtype=_U64), np.ones(1, dtype=_U64))
@@ -94,8 +98,10 @@ def _classes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 #: What signing needs of a document: its words' hashes (uint64), the words of each of its
-#: sentences (int64) and the sentences' keys (uint64).
-Signable = tuple[np.ndarray, np.ndarray, np.ndarray]
+#: sentences (int64) and the sentences' keys (uint64); and what judging boilerplate will
+#: ask of it, the stem hashes of its content words (uint64, in order) and how many each
+#: sentence has (int64).
+Signable = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 K = TypeVar("K")
 
 
@@ -149,46 +155,57 @@ def plain_blocks(texts: Sequence[str], origins: bool = False) -> tuple[list[int]
 
 def document_features(texts: list[str], vocab: Vocabulary, min_words: int) -> list[Signable]:
     """:data:`Signable` of each text, as :func:`dedup.tokens.tokenize_lazily`,
-    :meth:`Vocabulary.lookup` and :func:`dedup.boilerplate.sentence_keys` give them: plainly
-    folded texts in blocks (:func:`points_features`), the others one by one."""
-    found = document_words(texts, vocab, min_words, lambda numbers: vocab.hashes[numbers])
+    :meth:`Vocabulary.lookup`, :meth:`Vocabulary.content_stems` and
+    :func:`dedup.boilerplate.sentence_keys` give them: plainly folded texts in blocks
+    (:func:`points_features`), the others one by one."""
     out = []
-    for hashes, lengths, keys in found:
-        assert keys is not None  # asked for with min_words
-        out.append((hashes, lengths, keys))
+    for hashes, f in document_words(texts, vocab, min_words,
+                                    lambda numbers: vocab.hashes[numbers], stems=True):
+        assert f.sentence_keys is not None and f.stems is not None  # asked for
+        assert f.sentence_stems is not None
+        out.append((hashes, f.sentence_words, f.sentence_keys, f.stems, f.sentence_stems))
     return out
 
 
 def document_words(texts: list[str], vocab: Vocabulary, min_words: int | None,
-                   take: Callable[[np.ndarray], K]) -> list[tuple[K, np.ndarray,
-                                                                  np.ndarray | None]]:
+                   take: Callable[[np.ndarray], K], *,
+                   stems: bool = False) -> list[tuple[K, Features]]:
     """Per text: ``take`` of its words' vocabulary numbers (called at once: numbers hold
-    until the vocabulary's next lookup), the words of each of its sentences (int64) and,
-    unless ``min_words`` is None, the sentences' keys, as the per-document tokenizer finds
-    them: plainly folded texts in blocks (:func:`points_features`), the others one by one."""
+    until the vocabulary's next lookup) and its :class:`Features`: the words of each of its
+    sentences, unless ``min_words`` is None the sentences' keys, and with ``stems`` its
+    content words' stems, as the per-document tokenizer finds them: plainly folded texts in
+    blocks (:func:`points_features`), the others one by one."""
     alone, blocks = plain_blocks(texts)
-    out: dict[int, tuple[K, np.ndarray, np.ndarray | None]] = {}
+    out: dict[int, tuple[K, Features]] = {}
     for block in blocks:
-        found = points_features(block.folds.points, block.folds.lengths, vocab, min_words)
+        found = points_features(block.folds.points, block.folds.lengths, vocab, min_words,
+                                stems=stems)
         for i, f in zip(block.rows, found):
-            out[i] = (take(f.numbers), f.sentence_words, f.sentence_keys)
+            out[i] = (take(f.numbers), f)
     for i in alone:
         tokens = tokenize_lazily(texts[i])
         numbers = vocab.lookup(tokens.words)
-        out[i] = (take(numbers), sentence_lengths(tokens.sentences),
-                  None if min_words is None else sentence_keys(tokens, min_words))
+        f = Features(numbers, sentence_lengths(tokens.sentences),
+                     None if min_words is None else sentence_keys(tokens, min_words))
+        if stems:
+            at, f.stems = vocab.content_stems(numbers)
+            f.sentence_stems = np.bincount(tokens.sentence_of[at],
+                                           minlength=len(tokens.sentences))
+        out[i] = (take(numbers), f)
     return [out[i] for i in range(len(texts))]
 
 
 def points_features(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary,
-                    min_words: int | None, *, words: bool = False) -> list[Features]:
+                    min_words: int | None, *, words: bool = False,
+                    stems: bool = False) -> list[Features]:
     """:class:`Features` of each of several plainly folded texts given as their code points
     (:class:`dedup.normalize.PlainFolds`: all in the BMP, at most :data:`MAX_CHARS` of
     them besides a last separator, each of ``lengths`` followed by a NUL, which is no word,
     space or sentence-end character; the last one may be left out), equal to
     ``plain_words``, ``vocab.lookup`` and ``sentence_keys`` on each (no keys when
     ``min_words`` is None; with ``words``, the words spaced and where they stand in the
-    folded text)."""
+    folded text; with ``stems``, the content words' stems, as
+    :meth:`Vocabulary.content_stems` gives them, and how many each sentence has)."""
     doc_starts = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths + 1, out=doc_starts[1:])
     points = points[: max(int(doc_starts[-1]) - 1, 0)]  # without a last separator
@@ -211,6 +228,12 @@ def points_features(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary,
     counts = last - first
     keys = None if min_words is None else _sentence_keys(text, spaced, spaced_at, first, last,
                                                          min_words)
+    if stems:  # for the whole block at once, not document by document
+        content = vocab.content[numbers]
+        stem_hashes = vocab.stems[numbers[content]]
+        stem_at = np.zeros(len(numbers) + 1, dtype=np.int64)
+        np.cumsum(content, out=stem_at[1:])
+        sentence_stems = stem_at[last] - stem_at[first]
     doc_of = np.searchsorted(first_word, first, side="right") - 1
     per_doc = np.searchsorted(doc_of, np.arange(len(lengths) + 1))
     out = []
@@ -221,6 +244,9 @@ def points_features(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary,
             found.spaced = text[spaced_at[low] : spaced_at[high] - 1] if high > low else ""
             found.starts = starts[low:high] - doc_starts[d]
             found.ends = ends[low:high] - doc_starts[d]
+        if stems:
+            found.stems = stem_hashes[stem_at[low] : stem_at[high]]
+            found.sentence_stems = sentence_stems[s:e]
         out.append(found)
     return out
 

@@ -9,6 +9,7 @@ boilerplate (:mod:`dedup.boilerplate`), verify (:mod:`dedup.align`) and cluster
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Container, Sequence
@@ -43,6 +44,7 @@ from .errors import InputError
 from .models import Document, Match, Report, Skipped
 from .shingle import shingle_hashes
 from .signatures import Signer
+from .stem_files import StemFiles, write_block
 from .store import ids_of, in_id_order, members_of, select
 from .tokens import Tokens, tokenize, tokenize_lazily
 from .vocabulary import Vocabulary, vocabulary
@@ -224,17 +226,21 @@ class _Signed:
     sentence_keys: np.ndarray  # uint64, the kept documents' sentences one after another
     sentence_words: np.ndarray  # int32 words per sentence, likewise
     sentence_counts: np.ndarray  # int64 sentences per kept document
+    stem_counts: np.ndarray  # int64 content-word stems per kept document
+    name: str  # of its stems' file, when written
 
 
-def _sign_blocks(context: tuple[Config, Signer, Sequence[Document]],
+def _sign_blocks(context: tuple[Config, Signer, Sequence[Document], str | None],
                  blocks: Sequence[tuple[int, int]]) -> list[_Signed]:
-    """Sign blocks ``[start, end)`` of documents, keeping only what the later stages need.
-    Runs in an engine's worker: only these packed results cross back.
+    """Sign blocks ``[start, end)`` of documents, keeping only what the later stages need,
+    and write the kept documents' content-word stems to ``folder`` (unless None) for judging
+    boilerplate (:mod:`dedup.stem_files`). Runs in an engine's worker: only these packed
+    results cross back.
 
-    Signing needs a document's word hashes and sentences, not its content stems, fragments or
-    offsets, so it does not :func:`prepare` the document: :func:`dedup.batch.document_features`
-    finds them for a block of documents at once."""
-    config, signer, documents = context
+    Signing needs a document's word hashes and sentences, not its fragments or offsets, so
+    it does not :func:`prepare` the document: :func:`dedup.batch.document_features` finds
+    them for a block of documents at once."""
+    config, signer, documents, folder = context
     vocab = vocabulary(config.align.stem_chars)
     out: list[_Signed] = []
     for start, end in blocks:
@@ -242,21 +248,29 @@ def _sign_blocks(context: tuple[Config, Signer, Sequence[Document]],
         kept: list[np.ndarray] = []
         keys: list[np.ndarray] = []
         lengths: list[np.ndarray] = []
+        stems: list[np.ndarray] = []
+        sentence_stems: list[np.ndarray] = []
         texts = [doc.text for doc in documents[start:end]]
-        for hashes, sentence_words, doc_keys in document_features(
-                texts, vocab, config.boilerplate.min_words):
+        for hashes, sentence_words, doc_keys, doc_stems, doc_sentence_stems in (
+                document_features(texts, vocab, config.boilerplate.min_words)):
             words.append(len(hashes))
             if len(hashes) < config.shingle.min_words:
                 continue
             kept.append(hashes)
             keys.append(doc_keys)
             lengths.append(sentence_words)
+            stems.append(doc_stems)
+            sentence_stems.append(doc_sentence_stems)
+        name = str(start)
+        if folder is not None:
+            write_block(folder, name, stems, sentence_stems)
         counts = np.asarray(words, dtype=np.int64)
         out.append(_Signed(
             counts, counts >= config.shingle.min_words,
             signer.sign_many(_shingles_each(kept, config.shingle.size)),
             _concatenate(keys, np.uint64), _concatenate(lengths, np.int32),
-            np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))))
+            np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)),
+            np.fromiter(map(len, stems), dtype=np.int64, count=len(stems)), name))
     return out
 
 
@@ -302,10 +316,23 @@ def _stems_chunk(context: tuple[Config, Sequence[Document]],
     found = document_words([documents[row].text for row, _ in items], vocab, None,
                            vocab.content_stems)
     out: list[_Stems] = []
-    for ((at, stems), sentence_words, _), (_, sentences) in zip(found, items):
-        sentence_of = np.repeat(np.arange(len(sentence_words)), sentence_words)[at]
+    for ((at, stems), f), (_, sentences) in zip(found, items):
+        sentence_of = np.repeat(np.arange(len(f.sentence_words)), f.sentence_words)[at]
         out.append((np.unique(stems),
                     {s: np.unique(stems[sentence_of == s]) for s in sentences}))
+    return out
+
+
+def _written_stems_chunk(files: StemFiles,
+                         items: Sequence[tuple[int, tuple[int, ...]]]) -> list[_Stems]:
+    """What :func:`_stems_chunk` finds, read from the stems signing wrote. Runs in an
+    engine's worker."""
+    out: list[_Stems] = []
+    for (stems, counts), (_, sentences) in zip(files.read([row for row, _ in items]), items):
+        at = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=at[1:])
+        out.append((np.unique(stems), {s: np.unique(stems[at[s] : at[s + 1]])
+                                       for s in sentences}))
     return out
 
 
@@ -449,25 +476,31 @@ def build_corpus(
     if signing is not None:
         signing(0)
     warm_tables()  # here, not in each worker of each stage
-    signed = engine.map(_sign_blocks, (config, signer, ordered), blocks, signing)
-    corpus = _assemble(ordered, signed, config)
     judging = None if progress is None else (
         lambda done, total: progress("boilerplate", done, total))
-    boiler = _learn_boilerplate(corpus.documents, corpus.sentence_keys,
-                                corpus.sentence_counts, config, engine, judging)
-    corpus.boilerplate = boiler
+    # Where signing writes the stems that judging boilerplate reads back, when the engine's
+    # workers see this machine's temporary directory.
+    with tempfile.TemporaryDirectory(prefix="dedup-stems-") as folder:
+        where = folder if getattr(engine, "shares_tempdir", False) else None
+        signed = engine.map(_sign_blocks, (config, signer, ordered, where), blocks, signing)
+        corpus, stems = _assemble(ordered, signed, config, where)
+        corpus.boilerplate = _learn_boilerplate(
+            corpus.documents, corpus.sentence_keys, corpus.sentence_counts, config, engine,
+            judging, stems)
     return corpus
 
 
-def _assemble(ordered: Sequence[Document], signed: list[_Signed], config: Config) -> Corpus:
+def _assemble(ordered: Sequence[Document], signed: list[_Signed], config: Config,
+              folder: str | None = None) -> tuple[Corpus, StemFiles | None]:
     """The corpus of the signed blocks of ``ordered``, in order (boilerplate not learned
-    yet). ``signed`` is emptied: each block is let go once its signatures are copied into
-    the one matrix."""
+    yet), and where the stems of its documents are if signing wrote them to ``folder``.
+    ``signed`` is emptied: each block is let go once its signatures are copied into the one
+    matrix."""
     ids = ids_of(ordered)
     kept = np.concatenate([b.kept for b in signed]) if signed else np.zeros(0, dtype=bool)
     words = np.concatenate([b.words for b in signed]) if signed else np.zeros(0, np.int64)
     signatures = np.empty((int(kept.sum()), config.lsh.num_perm), dtype=np.uint32)
-    keys, lengths, counts = [], [], []
+    keys, lengths, counts, stem_counts, names = [], [], [], [], []
     row = 0
     signed.reverse()
     while signed:
@@ -477,20 +510,28 @@ def _assemble(ordered: Sequence[Document], signed: list[_Signed], config: Config
         keys.append(block.sentence_keys)
         lengths.append(block.sentence_words)
         counts.append(block.sentence_counts)
+        stem_counts.append(block.stem_counts)
+        names.append(block.name)
     skipped = [Skipped(ids[p], f"too short to compare ({words[p]} words, need "
                                f"{config.shingle.min_words})")
                for p in np.flatnonzero(~kept).tolist()]
-    return Corpus(select(ordered, np.flatnonzero(kept).tolist()), signatures,
-                  _concatenate(keys, np.uint64), _concatenate(lengths, np.int32),
-                  _concatenate(counts, np.int64), frozenset(), skipped, config)
+    corpus = Corpus(select(ordered, np.flatnonzero(kept).tolist()), signatures,
+                    _concatenate(keys, np.uint64), _concatenate(lengths, np.int32),
+                    _concatenate(counts, np.int64), frozenset(), skipped, config)
+    stems = None if folder is None else StemFiles.of(
+        folder, names, [len(c) for c in counts], _concatenate(stem_counts, np.int64),
+        corpus.sentence_counts)
+    return corpus, stems
 
 
 def _learn_boilerplate(documents: Sequence[Document], keys: np.ndarray, counts: np.ndarray,
                        config: Config, engine: Engine,
-                       progress: Callable[[int, int], None] | None = None) -> frozenset[int]:
+                       progress: Callable[[int, int], None] | None = None,
+                       written: StemFiles | None = None) -> frozenset[int]:
     """The boilerplate rule over the corpus (``keys`` of every document's sentences, one
     document after another, ``counts[row]`` of them document ``row``'s): profiles only of
-    the documents it looks at; ``progress(done, total)`` counts them."""
+    the documents it looks at, read from the stems signing ``written`` if given, else
+    tokenized again; ``progress(done, total)`` counts them."""
     if progress is not None:
         progress(0, 0)
     frequent = frequent_sentences_flat(keys, counts, config.boilerplate.min_docs)
@@ -502,7 +543,9 @@ def _learn_boilerplate(documents: Sequence[Document], keys: np.ndarray, counts: 
     needed = documents_to_profile(frequent, config.boilerplate)
     items = [(row, tuple(sorted(firsts.get(row, ())))) for row in needed]
     profiling = None if progress is None else lambda done: progress(done, len(items))
-    stems = dict(zip(needed, engine.map(_stems_chunk, (config, documents), items, profiling)))
+    found = (engine.map(_stems_chunk, (config, documents), items, profiling) if written is None
+             else engine.map(_written_stems_chunk, written, items, profiling))
+    stems = dict(zip(needed, found))
 
     def stems_of(row: int) -> np.ndarray:
         return stems[row][0]

@@ -14,7 +14,7 @@ from dedup.batch import document_features
 from dedup.boilerplate import sentence_keys
 from dedup.normalize import fold_origins, plain_fold, plain_fold_marked, plain_fold_points
 from dedup.shingle import word_hashes
-from dedup.tokens import sentence_lengths, tokenize_lazily
+from dedup.tokens import content_mask, sentence_lengths, tokenize_lazily
 from dedup.vocabulary import Vocabulary, _KeyTable
 
 from .conftest import ROOT
@@ -29,16 +29,22 @@ texts = st.lists(st.one_of(
 ), max_size=8)
 
 
-def _expected(text: str, min_words: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _expected(text: str, min_words: int) -> tuple[np.ndarray, ...]:
+    # What signing finds of a text, and the stems of its content words (the Vocabulary(4)
+    # of the tests cuts stems at 4 characters) with how many each sentence has.
     tokens = tokenize_lazily(text)
+    content = content_mask(tokens.words)
+    stems = word_hashes([word[:4] for word, keep in zip(tokens.words, content) if keep])
+    per_sentence = np.array([content[first:last].sum() for first, last in tokens.sentences])
     return (word_hashes(tokens.words), sentence_lengths(tokens.sentences),
-            sentence_keys(tokens, min_words))
+            sentence_keys(tokens, min_words), stems, per_sentence)
 
 
 def _same(found: list[tuple[np.ndarray, ...]], given: list[str], min_words: int) -> None:
     assert len(found) == len(given)
     for text, got in zip(given, found):
         want = _expected(text, min_words)
+        assert len(got) == len(want)
         for a, b in zip(got, want):
             assert a.tolist() == b.tolist(), text
 

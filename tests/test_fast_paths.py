@@ -4,7 +4,9 @@ input, so a speed-up can never change a report."""
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import replace
+from random import Random
 
 import numpy as np
 from hypothesis import given, settings
@@ -22,7 +24,7 @@ from dedup.boilerplate import (
     median_jaccard,
     sentence_keys,
 )
-from dedup.config import Config
+from dedup.config import Config, ShingleConfig
 from dedup.models import Document
 from dedup.pipeline import prepare, sentence_profile
 from dedup.shingle import _word_hashes_reference, word_hashes
@@ -112,6 +114,42 @@ def test_stems_chunk_matches_profiles(texts: list[str], data: st.DataObject) -> 
         items.append((row, tuple(sorted(picked))))
     for (row, sentences), (stems, per_sentence) in zip(items, _stems_chunk((config, docs), items)):
         profile = sentence_profile(prepare(docs[row], config), config.boilerplate.min_words)
+        assert stems.dtype == profile.stems().dtype
+        assert np.array_equal(stems, profile.stems())
+        assert sorted(per_sentence) == list(sentences)
+        for s in sentences:
+            assert np.array_equal(per_sentence[s], profile.sentence_stems[s])
+
+
+@settings(deadline=None, max_examples=150)
+@given(st.lists(news_text, min_size=1, max_size=8), st.integers(1, 4), st.randoms(),
+       st.data())
+def test_stems_written_while_signing_match_profiles(texts: list[str], block: int,
+                                                    rng: Random, data: st.DataObject) -> None:
+    """The stems signing writes for the boilerplate stage, read back in any order from blocks
+    of any size (some keeping no document), equal the profile of each prepared document."""
+    from dedup.pipeline import _assemble, _sign_blocks, _written_stems_chunk
+    from dedup.signatures import Signer
+
+    config = Config(shingle=ShingleConfig(min_words=8))  # some documents skipped
+    docs = [Document(f"{i:02}", text) for i, text in enumerate(texts)]
+    blocks = [(s, min(s + block, len(docs))) for s in range(0, len(docs), block)]
+    signer = Signer(config.lsh.num_perm, config.lsh.seed)
+    with tempfile.TemporaryDirectory() as folder:
+        corpus, files = _assemble(docs, _sign_blocks((config, signer, docs, folder), blocks),
+                                  config, folder)
+        assert files is not None
+        items = []
+        for row, doc in enumerate(corpus.documents):
+            count = len(prepare(doc, config).tokens.sentences)
+            picked = (data.draw(st.sets(st.integers(0, count - 1), max_size=3)) if count
+                      else set())
+            items.append((row, tuple(sorted(picked))))
+        rng.shuffle(items)
+        found = _written_stems_chunk(files, items)
+    for (row, sentences), (stems, per_sentence) in zip(items, found):
+        profile = sentence_profile(prepare(corpus.documents[row], config),
+                                   config.boilerplate.min_words)
         assert stems.dtype == profile.stems().dtype
         assert np.array_equal(stems, profile.stems())
         assert sorted(per_sentence) == list(sentences)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -120,6 +121,31 @@ def test_documents_signed_in_blocks_give_the_same_corpus(
     assert whole.boilerplate_words == blocked.boilerplate_words > 0
     assert [d.id for d in blocked.documents] == [d.id for d in docs if d.id != "d3a"]
     assert [s.id for s in blocked.skipped] == ["d3a"]
+
+
+def test_boilerplate_is_the_same_whether_stems_are_written_or_tokenized_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Signing writes content stems to a temporary folder for judging boilerplate when the
+    # engine's workers see it; a remote dask cluster's do not, and tokenize again.
+    import tempfile
+
+    from dedup import pipeline
+    from dedup.engines import SerialEngine
+    from dedup.pipeline import build_corpus
+
+    class Remote(SerialEngine):
+        shares_tempdir = False
+
+    note = "Der Volltext dieses Artikels steht aus rechtlichen Gründen nicht mehr zur Verfügung."
+    docs = [Document(f"d{i}", f"{' '.join(paragraphs(ARTICLES[i % len(ARTICLES)])[:2])} {note}")
+            for i in range(9)]
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with monkeypatch.context() as patched:
+        patched.setattr(pipeline, "_stems_chunk", None)  # not tokenized again
+        written = build_corpus(docs, Config(), engine=SerialEngine())
+    assert list(tmp_path.iterdir()) == []  # the stems are gone with the stage
+    again = build_corpus(docs, Config(), engine=Remote())
+    assert written.boilerplate == again.boilerplate and len(written.boilerplate) == 1
 
 
 @settings(deadline=None, max_examples=200)

@@ -29,6 +29,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -81,11 +82,14 @@ def run_dedup(path: str) -> dict[str, Any]:
     signer = Signer(config.lsh.num_perm, config.lsh.seed)
     # prepare + sign as the scan runs them: one pass, keeping signature and sentence keys.
     blocks = sign_blocks(len(docs))
-    corpus = stages.time("prepare and sign", lambda: _assemble(
-        docs, engine.map(_sign_blocks, (config, signer, docs), blocks), config))
-    documents = list(corpus.documents)
-    boiler = stages.time("boilerplate", lambda: _learn_boilerplate(
-        documents, corpus.sentence_keys, corpus.sentence_counts, config, engine))
+    with tempfile.TemporaryDirectory(prefix="dedup-stems-") as folder:  # as build_corpus
+        corpus, stems = stages.time("prepare and sign", lambda: _assemble(
+            docs, engine.map(_sign_blocks, (config, signer, docs, folder), blocks), config,
+            folder))
+        documents = list(corpus.documents)
+        boiler = stages.time("boilerplate", lambda: _learn_boilerplate(
+            documents, corpus.sentence_keys, corpus.sentence_counts, config, engine,
+            written=stems))
     pairs = stages.time("candidates", lambda: candidate_pairs(
         corpus.signatures, config.lsh.min_collisions, config.lsh.max_bucket))
 
