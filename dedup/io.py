@@ -575,14 +575,20 @@ def _parse_range(bounds: tuple[int, int]) -> _Parsed:
         if first >= end:
             return _Parsed([], 0, None)
         stream.seek(first)
-        data = stream.read(end - first)
-        if data and not data.endswith(b"\n"):
-            data += stream.readline()  # the line running past the end of the range
-    texts = bytearray(len(data))
+        size = _read_into(stream, end - first, 0)
+        if size and _RANGE_BUFFER[size - 1] != 0x0A:
+            tail = stream.readline()  # the line running past the end of the range
+            _RANGE_BUFFER[size : size + len(tail)] = tail
+            size += len(tail)
+    # The range is read into one buffer that the worker keeps, and its texts go one after
+    # another into its room (each no longer than its line), written a batch at a time:
+    # buffers as large as a range, new for every range, cost the workers as much time in
+    # page faults as parsing (a million articles: 19 s of system time against 20 s of user).
+    texts: list[bytes] = []
     items: list[tuple[int, _Written | Skipped]] = []
     failed = None
-    at = used = lines = 0
-    for line, raw in enumerate(io.BytesIO(data)):
+    written = at = lines = 0
+    for line, raw in enumerate(_lines(_RANGE_BUFFER, size)):
         lines = line + 1
         try:
             found = _parse_line(raw, "", id_field=id_field, text_field=text_field)
@@ -593,16 +599,61 @@ def _parse_range(bounds: tuple[int, int]) -> _Parsed:
             item = found[0]
             if isinstance(item, Document):
                 encoded = item.text.encode("utf-8", "surrogatepass")
-                texts[at : at + len(encoded)] = encoded
-                used = at + len(encoded)
                 items.append((line, _Written(item.id, meta_of(item), base + first + at,
                                              len(encoded), len(item.text))))
+                texts.append(encoded)
+                at += len(encoded)
+                if len(texts) == _WRITE_BATCH:
+                    written += _write_all(fd, texts, base + first + written)
+                    texts = []
             else:
                 items.append((line, item))
-        at += len(raw)
-    if used:
-        os.pwrite(fd, memoryview(texts)[:used], base + first)
+    _write_all(fd, texts, base + first + written)
     return _Parsed(items, lines, failed)
+
+
+#: Texts a worker of :func:`_read_jsonl_parallel` writes with one system call.
+_WRITE_BATCH = 256
+#: The range a worker of :func:`_read_jsonl_parallel` parses (each worker its own, kept).
+_RANGE_BUFFER = bytearray()
+
+
+def _read_into(stream: IO[bytes], size: int, at: int) -> int:
+    """Read up to ``size`` bytes of ``stream`` into :data:`_RANGE_BUFFER` from ``at`` on
+    (growing it if need be); where the bytes read end."""
+    if len(_RANGE_BUFFER) < at + size:
+        _RANGE_BUFFER.extend(bytes(at + size - len(_RANGE_BUFFER)))
+    view = memoryview(_RANGE_BUFFER)
+    try:
+        while size:
+            got = stream.readinto(view[at : at + size])
+            if not got:
+                break
+            at += got
+            size -= got
+    finally:
+        view.release()  # a bytearray with a view cannot grow
+    return at
+
+
+def _lines(buffer: bytearray, size: int) -> Iterator[bytes]:
+    """The lines of ``buffer[:size]``, each with its line break (the last may have none)."""
+    start = 0
+    while start < size:
+        end = buffer.find(b"\n", start, size)
+        end = size if end < 0 else end + 1
+        yield bytes(buffer[start:end])
+        start = end
+
+
+def _write_all(fd: int, parts: list[bytes], offset: int) -> int:
+    """Write ``parts`` one after another at ``offset`` of ``fd``; how many bytes."""
+    total = sum(map(len, parts))
+    view = memoryview(b"".join(parts))
+    done = 0
+    while done < total:  # a write may be short
+        done += os.pwrite(fd, view[done:], offset + done)
+    return total
 
 
 def _from_json_record(
