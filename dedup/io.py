@@ -520,8 +520,9 @@ def _read_jsonl_parallel(path: str, store: DocumentStore, workers: int, *, id_fi
     Reading a million articles in one process took about a minute while the other cores
     waited. Here the file is cut into ranges of bytes; a worker parses the lines that start
     in its range (the same :func:`_parse_line`) and writes their texts into the store's file
-    itself, each where its line starts in the input (a text's UTF-8 is never longer than its
-    JSON line), so only ids, metadata and offsets come back. A line that fails is parsed
+    itself, one after another from where its range starts in the input (a text's UTF-8 is
+    never longer than its JSON line, so a range's texts fit in its bytes), so only ids,
+    metadata and offsets come back. A line that fails is parsed
     again here, with its line number, to raise the error :func:`_read_jsonl` raises."""
     try:
         size = os.path.getsize(path)
@@ -575,7 +576,7 @@ def _parse_range(bounds: tuple[int, int]) -> _Parsed:
         if first >= end:
             return _Parsed([], 0, None)
         stream.seek(first)
-        size = _read_into(stream, end - first, 0)
+        size = _read_into(stream, end - first)
         if size and _RANGE_BUFFER[size - 1] != 0x0A:
             tail = stream.readline()  # the line running past the end of the range
             _RANGE_BUFFER[size : size + len(tail)] = tail
@@ -618,11 +619,12 @@ _WRITE_BATCH = 256
 _RANGE_BUFFER = bytearray()
 
 
-def _read_into(stream: IO[bytes], size: int, at: int) -> int:
-    """Read up to ``size`` bytes of ``stream`` into :data:`_RANGE_BUFFER` from ``at`` on
-    (growing it if need be); where the bytes read end."""
-    if len(_RANGE_BUFFER) < at + size:
-        _RANGE_BUFFER.extend(bytes(at + size - len(_RANGE_BUFFER)))
+def _read_into(stream: IO[bytes], size: int) -> int:
+    """Read up to ``size`` bytes of ``stream`` into the start of :data:`_RANGE_BUFFER`
+    (grown if need be); how many were read."""
+    if len(_RANGE_BUFFER) < size:
+        _RANGE_BUFFER.extend(bytes(size - len(_RANGE_BUFFER)))
+    at = 0
     view = memoryview(_RANGE_BUFFER)
     try:
         while size:

@@ -1,11 +1,12 @@
 """Content-word stems written while signing, read back when judging boilerplate.
 
 Judging a frequent sentence compares the content words of the documents carrying it (a
-dozen sampled); at a million articles some 217,000 documents are asked for, and tokenizing
-them again took 30 of the boilerplate stage's 41 s (0.28 ms a document on two cores).
+dozen sampled); at a million articles 216,951 documents are asked for, and tokenizing them
+again took 28-30 s of the boilerplate stage's 37-41 s (0.26-0.28 ms of CPU a document).
 Signing tokenizes every document anyway, so it writes the stem hashes of each block's
 content words, and how many each sentence has, to a temporary folder, and judging reads
-them back: about 2 KB an article, 2 GB at a million, on disk rather than in memory.
+them back (12.4 s at a million): 2.4 KB an article, 2.4 GB at a million, on disk rather
+than in memory.
 
 The folder must be one the engine's workers see (local processes, a dask LocalCluster);
 without one, judging tokenizes the documents again, with the same result.
