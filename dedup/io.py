@@ -619,7 +619,7 @@ _WRITE_BATCH = 256
 _RANGE_BUFFER = bytearray()
 
 
-def _read_into(stream: IO[bytes], size: int) -> int:
+def _read_into(stream: io.BufferedReader, size: int) -> int:
     """Read up to ``size`` bytes of ``stream`` into the start of :data:`_RANGE_BUFFER`
     (grown if need be); how many were read."""
     if len(_RANGE_BUFFER) < size:
