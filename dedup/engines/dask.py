@@ -6,12 +6,14 @@ documents; the signature matrix) and items are scattered to the workers once, an
 gets chunk bounds and returns its chunk's results; the client concatenates them in input
 order, so the report is the one :class:`dedup.engines.SerialEngine` gives.
 
-On the cluster: preparing and signing, profiling the documents the boilerplate rule samples,
+On the cluster: preparing and signing, profiling the documents the boilerplate rule samples
+(from the stems signing wrote, on a LocalCluster, whose workers share this machine's
+temporary directory; tokenized again on a remote cluster), judging frequent sentences,
 finding and counting candidate collisions (tasks partitioned by groups of bands: only
 ``(pair, count)`` arrays come back, to be summed by the client), and verifying. On the
-client: judging frequent sentences, summing collision counts, clustering. The scatter is a
-broadcast, so every worker receives the whole context of a map (all documents to sign; the
-whole signature matrix to count bands of). The algorithm modules never import this module.
+client: summing collision counts, clustering. The scatter is a broadcast, so every worker
+receives the whole context of a map (all documents to sign; the whole signature matrix to
+count bands of). The algorithm modules never import this module.
 """
 
 from __future__ import annotations
