@@ -229,11 +229,10 @@ def points_features(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary,
     keys = None if min_words is None else _sentence_keys(text, spaced, spaced_at, first, last,
                                                          min_words)
     if stems:  # for the whole block at once, not document by document
-        content = vocab.content[numbers]
-        stem_hashes = vocab.stems[numbers[content]]
-        stem_at = np.zeros(len(numbers) + 1, dtype=np.int64)
-        np.cumsum(content, out=stem_at[1:])
-        sentence_stems = stem_at[last] - stem_at[first]
+        at, stem_hashes = vocab.content_stems(numbers)
+        # Content words before each sentence's and each document's first word.
+        sentence_stems = np.searchsorted(at, last) - np.searchsorted(at, first)
+        stem_at = np.searchsorted(at, first_word).tolist()
     doc_of = np.searchsorted(first_word, first, side="right") - 1
     per_doc = np.searchsorted(doc_of, np.arange(len(lengths) + 1))
     out = []
@@ -245,7 +244,7 @@ def points_features(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary,
             found.starts = starts[low:high] - doc_starts[d]
             found.ends = ends[low:high] - doc_starts[d]
         if stems:
-            found.stems = stem_hashes[stem_at[low] : stem_at[high]]
+            found.stems = stem_hashes[stem_at[d] : stem_at[d + 1]]
             found.sentence_stems = sentence_stems[s:e]
         out.append(found)
     return out
