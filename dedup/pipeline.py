@@ -263,7 +263,8 @@ def _sign_blocks(context: tuple[Config, Signer, Sequence[Document], str | None],
             sentence_stems.append(doc_sentence_stems)
         name = str(start)
         if folder is not None:
-            write_block(folder, name, stems, sentence_stems)
+            write_block(folder, name, _concatenate(stems, np.uint64),
+                        _concatenate(sentence_stems, np.int64))
         counts = np.asarray(words, dtype=np.int64)
         out.append(_Signed(
             counts, counts >= config.shingle.min_words,

@@ -21,17 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def write_block(folder: str, name: str, stems: list[np.ndarray],
-                sentence_stems: list[np.ndarray]) -> None:
-    """Write one block's documents' stems (uint64 each, in order) and how many of them each
-    of their sentences has, one document after another."""
+def write_block(folder: str, name: str, stems: np.ndarray, sentence_stems: np.ndarray) -> None:
+    """Write one block's documents' stems (uint64, in order) and how many of them each of
+    their sentences has (int64), one document after another."""
     base = os.path.join(folder, name)
-    _concatenate(stems, np.uint64).tofile(base + ".stems")
-    _concatenate(sentence_stems, np.int64).tofile(base + ".counts")
-
-
-def _concatenate(arrays: list[np.ndarray], dtype: type[np.generic]) -> np.ndarray:
-    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
+    stems.astype(np.uint64, copy=False).tofile(base + ".stems")
+    sentence_stems.astype(np.int64, copy=False).tofile(base + ".counts")
 
 
 @dataclass
