@@ -33,7 +33,7 @@ from .boilerplate import (
     documents_to_profile,
     frequent_sentences_flat,
     in_sorted,
-    is_boilerplate,
+    judge_sentences,
     sentence_keys,
 )
 from .candidates import candidate_pairs, collision_counts
@@ -558,9 +558,10 @@ def _judge_chunk(context: tuple[Sequence[Frequent], dict[int, _Stems], Boilerpla
     (:func:`dedup.boilerplate.judge_sentences`), from the stems profiled. Runs in an
     engine's worker: a million articles have 66,891 sentences to judge, 7 s in one process."""
     frequent, stems, config = context
-    return [is_boilerplate(f.carriers, stems[f.first[0]][1][f.first[1]],
-                           lambda row: stems[row][0], config)
-            for f in (frequent[i] for i in indices)]
+    chunk = [frequent[i] for i in indices]
+    boiler = judge_sentences(chunk, lambda f: stems[f.first[0]][1][f.first[1]],
+                             lambda row: stems[row][0], config)
+    return [f.key in boiler for f in chunk]
 
 
 def scan(
