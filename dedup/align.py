@@ -215,9 +215,10 @@ def verify(a: Prepared, b: Prepared, config: AlignConfig, *, all_scores: bool = 
     """Align documents ``a`` and ``b`` and decide their relation (``a.doc.id < b.doc.id``).
 
     With ``all_scores=False`` (what scans and checks use: they keep only the match), the
-    order excess, the costliest measurement (``order_shuffles`` LCS runs), is computed only
-    when the decision needs it (content words align at least ``rewrite_lcs``, and the pair is
-    not a copy); otherwise it is NaN in the verdict. The match is the same either way."""
+    costly measurements are made only when the decision needs them: none of the content-word
+    alignment for a copy (verbatim coverage decides it), and the order excess
+    (``order_shuffles`` LCS runs) only where content words align at least ``rewrite_lcs``.
+    What is not measured is NaN in the verdict. The match is the same either way."""
     counted_a, counted_b = a.counted, b.counted
     if counted_a == 0 or counted_b == 0:
         return Verdict(None, "nothing but boilerplate and fragments to compare")
@@ -249,6 +250,15 @@ def verify(a: Prepared, b: Prepared, config: AlignConfig, *, all_scores: bool = 
     covered_b &= ~b.uncounted
     verbatim_a = np.count_nonzero(covered_a) / counted_a
     verbatim_b = np.count_nonzero(covered_b) / counted_b
+    copied = _copy_relation(verbatim_a, verbatim_b, config.duplicate_coverage)
+    if copied is not None and not all_scores:
+        # A copy needs no content-word alignment (its LCS was a third of verifying a pair,
+        # and most candidate pairs are copies): the match takes verbatim coverage only.
+        nan = float("nan")
+        verdict = Verdict(None, copied[1], verbatim_a, verbatim_b, nan, nan, nan, nan, longest)
+        return _matched(verdict, a, b, copied[0], verbatim_a, verbatim_b,
+                        (np.count_nonzero(covered_a) + np.count_nonzero(covered_b))
+                        / (counted_a + counted_b), passages)
 
     content, reworded = _content_alignment(a, b, covered_a, covered_b, config)
     measured: list[float] = []
@@ -295,13 +305,19 @@ def verify(a: Prepared, b: Prepared, config: AlignConfig, *, all_scores: bool = 
             a_start, a_end = a.tokens.span(*a.tokens.sentences[sa])
             b_start, b_end = b.tokens.span(*b.tokens.sentences[sb])
             passages.append(Passage(a_start, a_end, b_start, b_end, "reworded", share))
-        coverage_a, coverage_b = aligned_a, aligned_b
-        shared_words = np.count_nonzero(aligned_a_mask) + np.count_nonzero(aligned_b_mask)
-    else:
-        coverage_a, coverage_b = verbatim_a, verbatim_b
-        shared_words = np.count_nonzero(covered_a) + np.count_nonzero(covered_b)
+        return _matched(verdict, a, b, relation, aligned_a, aligned_b,
+                        (np.count_nonzero(aligned_a_mask) + np.count_nonzero(aligned_b_mask))
+                        / (counted_a + counted_b), passages)
+    return _matched(verdict, a, b, relation, verbatim_a, verbatim_b,
+                    (np.count_nonzero(covered_a) + np.count_nonzero(covered_b))
+                    / (counted_a + counted_b), passages)
+
+
+def _matched(verdict: Verdict, a: Prepared, b: Prepared, relation: Relation, coverage_a: float,
+             coverage_b: float, similarity: float, passages: list[Passage]) -> Verdict:
+    """``verdict`` with the match of ``a`` and ``b`` as ``relation``, of these coverages,
+    similarity (the share of both sides' counted words that are shared) and passages."""
     passages.sort(key=lambda p: (p.a_start, p.b_start, p.a_end, p.b_end))
-    similarity = shared_words / (counted_a + counted_b)
     verdict.passages = tuple(passages)
     verdict.match = Match(a.doc.id, b.doc.id, relation, float(similarity), float(coverage_a),
                           float(coverage_b), tuple(passages))
@@ -396,6 +412,19 @@ def order_excess(
     return (observed - chance / config.order_shuffles) / shorter
 
 
+def _copy_relation(verbatim_a: float, verbatim_b: float,
+                   threshold: float) -> tuple[Relation, str] | None:
+    """The relation verbatim coverage alone decides (a copy of either side, or both), and
+    why; None when it takes the other measurements."""
+    if verbatim_a >= threshold and verbatim_b >= threshold:
+        return "duplicate", f"both sides >= {threshold:.0%} inside shared passages"
+    if verbatim_b >= threshold:
+        return "contains", f"b is >= {threshold:.0%} inside a"
+    if verbatim_a >= threshold:
+        return "contained", f"a is >= {threshold:.0%} inside b"
+    return None
+
+
 def _decide(
     verbatim_a: float, verbatim_b: float, aligned_a: float, aligned_b: float,
     shorter_first: bool, content: float, excess_of: Callable[[], float], longest: int,
@@ -404,12 +433,9 @@ def _decide(
     """The relation the measurements support, and the rule that decided, in words
     (``excess_of()`` measures the order excess, asked for only where a rule needs it)."""
     threshold = config.duplicate_coverage
-    if verbatim_a >= threshold and verbatim_b >= threshold:
-        return "duplicate", f"both sides >= {threshold:.0%} inside shared passages"
-    if verbatim_b >= threshold:
-        return "contains", f"b is >= {threshold:.0%} inside a"
-    if verbatim_a >= threshold:
-        return "contained", f"a is >= {threshold:.0%} inside b"
+    copied = _copy_relation(verbatim_a, verbatim_b, threshold)
+    if copied is not None:
+        return copied
     shorter, longer = (aligned_a, aligned_b) if shorter_first else (aligned_b, aligned_a)
     if content >= config.rewrite_lcs and shorter >= threshold:
         # Nearly all of the shorter is inside the longer once edited sentences count too.

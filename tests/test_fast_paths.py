@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup._reference import content_alignment_reference, exact_runs_reference
-from dedup.align import Prepared, _content_alignment, exact_runs
+from dedup.align import Prepared, _content_alignment, exact_runs, verify
 from dedup.boilerplate import (
     NO_KEY,
     Frequent,
@@ -39,6 +39,7 @@ from dedup.tokens import (
 from dedup.vocabulary import Vocabulary
 
 from .conftest import ROOT
+from .corpus_text import ARTICLES, paragraphs
 
 # Words, sentence ends, abbreviations, ordinals, quotes and line breaks: what tokenizing and
 # sentence splitting decide on.
@@ -376,3 +377,27 @@ def test_content_alignment_matches_reference(words_a: list[str], words_b: list[s
     for cfg in (config.align, align):
         assert _content_alignment(a, b, covered_a, covered_b, cfg) == \
             content_alignment_reference(a, b, covered_a, covered_b, cfg)
+
+
+def test_verifying_for_the_match_only_gives_every_verdicts_match(
+        seed_docs: list[Document]) -> None:
+    # Copies, trims, a copy with a paragraph added, a shared paragraph, a rewrite (the seeds)
+    # and unrelated articles: verify(all_scores=False) skips what the decision does not need
+    # (the content alignment of a copy), never the match.
+    config = Config()
+    texts = [doc.text for doc in seed_docs] + ARTICLES[:4]
+    parts = paragraphs(ARTICLES[0])
+    texts += ["\n\n".join(parts[:2]), "\n\n".join(parts + [ARTICLES[1]]),
+              "\n\n".join([parts[1], ARTICLES[2]]), ARTICLES[0]]
+    docs = [prepare(Document(f"d{n:02}", text), config) for n, text in enumerate(texts)]
+    relations = set()
+    for k, a in enumerate(docs):
+        for b in docs[k + 1:]:
+            full = verify(a, b, config.align)
+            fast = verify(a, b, config.align, all_scores=False)
+            assert fast.match == full.match
+            if full.match is not None:
+                relations.add(full.match.relation)
+                if full.match.relation != "rewrite" and full.match.relation != "partial":
+                    assert np.isnan(fast.content_alignment)
+    assert relations >= {"duplicate", "contains", "rewrite", "partial"}
