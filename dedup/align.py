@@ -215,10 +215,11 @@ def verify(a: Prepared, b: Prepared, config: AlignConfig, *, all_scores: bool = 
     """Align documents ``a`` and ``b`` and decide their relation (``a.doc.id < b.doc.id``).
 
     With ``all_scores=False`` (what scans and checks use: they keep only the match), the
-    costly measurements are made only when the decision needs them: none of the content-word
-    alignment for a copy (verbatim coverage decides it), and the order excess
-    (``order_shuffles`` LCS runs) only where content words align at least ``rewrite_lcs``.
-    What is not measured is NaN in the verdict. The match is the same either way."""
+    costly measurements are made only when the decision needs them: no content-word
+    alignment for a copy (verbatim coverage decides it), and the aligned sentence pairs and
+    the order excess (``order_shuffles`` LCS runs) only where content words align at least
+    ``rewrite_lcs``. What is not measured is NaN in the verdict. The match is the same
+    either way."""
     counted_a, counted_b = a.counted, b.counted
     if counted_a == 0 or counted_b == 0:
         return Verdict(None, "nothing but boilerplate and fragments to compare")
@@ -250,15 +251,31 @@ def verify(a: Prepared, b: Prepared, config: AlignConfig, *, all_scores: bool = 
     covered_b &= ~b.uncounted
     verbatim_a = np.count_nonzero(covered_a) / counted_a
     verbatim_b = np.count_nonzero(covered_b) / counted_b
-    copied = _copy_relation(verbatim_a, verbatim_b, config.duplicate_coverage)
-    if copied is not None and not all_scores:
-        # A copy needs no content-word alignment (its LCS was a third of verifying a pair,
-        # and most candidate pairs are copies): the match takes verbatim coverage only.
+    verbatim = ((np.count_nonzero(covered_a) + np.count_nonzero(covered_b))
+                / (counted_a + counted_b))
+    if not all_scores:
         nan = float("nan")
-        verdict = Verdict(None, copied[1], verbatim_a, verbatim_b, nan, nan, nan, nan, longest)
-        return _matched(verdict, a, b, copied[0], verbatim_a, verbatim_b,
-                        (np.count_nonzero(covered_a) + np.count_nonzero(covered_b))
-                        / (counted_a + counted_b), passages)
+        copied = _copy_relation(verbatim_a, verbatim_b, config.duplicate_coverage)
+        if copied is not None:
+            # A copy needs no content-word alignment (a third of verifying a pair, and most
+            # candidate pairs are copies): the match takes verbatim coverage only.
+            verdict = Verdict(None, copied[1], verbatim_a, verbatim_b, nan, nan, nan, nan,
+                              longest)
+            return _matched(verdict, a, b, copied[0], verbatim_a, verbatim_b, verbatim,
+                            passages)
+        content = _content_share(a, b)
+        if content < config.rewrite_lcs:
+            # Too little aligns for a rewrite or an edited copy: the pair shares a verbatim
+            # passage or nothing, and needs neither the aligned sentence pairs (most of the
+            # content alignment's cost) nor the order excess.
+            relation, reason = _decide(verbatim_a, verbatim_b, nan, nan, True, content,
+                                       lambda: nan, longest, config)
+            verdict = Verdict(None, reason, verbatim_a, verbatim_b, nan, nan, content, nan,
+                              longest)
+            if relation is None:
+                return verdict
+            return _matched(verdict, a, b, relation, verbatim_a, verbatim_b, verbatim,
+                            passages)
 
     content, reworded = _content_alignment(a, b, covered_a, covered_b, config)
     measured: list[float] = []
@@ -308,9 +325,7 @@ def verify(a: Prepared, b: Prepared, config: AlignConfig, *, all_scores: bool = 
         return _matched(verdict, a, b, relation, aligned_a, aligned_b,
                         (np.count_nonzero(aligned_a_mask) + np.count_nonzero(aligned_b_mask))
                         / (counted_a + counted_b), passages)
-    return _matched(verdict, a, b, relation, verbatim_a, verbatim_b,
-                    (np.count_nonzero(covered_a) + np.count_nonzero(covered_b))
-                    / (counted_a + counted_b), passages)
+    return _matched(verdict, a, b, relation, verbatim_a, verbatim_b, verbatim, passages)
 
 
 def _matched(verdict: Verdict, a: Prepared, b: Prepared, relation: Relation, coverage_a: float,
@@ -371,6 +386,15 @@ def _content_alignment(
             continue  # already a verbatim passage
         reworded.append(((sa, sb), min(1.0, sentence_share)))
     return share, reworded
+
+
+def _content_share(a: Prepared, b: Prepared) -> float:
+    """The share of :func:`_content_alignment` alone: the length of the content words' LCS
+    over the shorter document's content words, without finding the aligned words."""
+    if len(a.stems) == 0 or len(b.stems) == 0:
+        return 0.0
+    return LCSseq.similarity(a.stems.tolist(), b.stems.tolist()) / min(len(a.stems),
+                                                                        len(b.stems))
 
 
 def _covered_share(covered: np.ndarray, tokens: Tokens) -> list[float]:

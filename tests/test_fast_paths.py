@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup._reference import content_alignment_reference, exact_runs_reference
-from dedup.align import Prepared, _content_alignment, exact_runs, verify
+from dedup.align import Prepared, _content_alignment, _content_share, exact_runs, verify
 from dedup.boilerplate import (
     NO_KEY,
     Frequent,
@@ -377,6 +377,7 @@ def test_content_alignment_matches_reference(words_a: list[str], words_b: list[s
     for cfg in (config.align, align):
         assert _content_alignment(a, b, covered_a, covered_b, cfg) == \
             content_alignment_reference(a, b, covered_a, covered_b, cfg)
+    assert _content_share(a, b) == _content_alignment(a, b, covered_a, covered_b, align)[0]
 
 
 def test_verifying_for_the_match_only_gives_every_verdicts_match(
