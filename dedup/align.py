@@ -188,8 +188,9 @@ def chain_runs(runs: list[Run], max_gap: int) -> list[list[Run]]:
 
 def _seed_hashes(prepared: Prepared, side: int, seed: int) -> np.ndarray:
     """The hashes of ``prepared``'s runs of ``seed`` words as side ``side`` of a pair
-    (boilerplate masked), computed once per document."""
-    key = (side, seed)
+    (boilerplate masked), computed once per document, and once for both sides when it has
+    no boilerplate (the sides differ only in how boilerplate is masked)."""
+    key = (side if prepared.boiler.any() else -1, seed)
     if key not in prepared.seeds:
         prepared.seeds[key] = shingle_hashes64(_masked_ids(prepared, side), seed)
     return prepared.seeds[key]
