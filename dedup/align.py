@@ -54,7 +54,8 @@ class Prepared:
         return int(len(self.tokens) - np.count_nonzero(self.uncounted))
 
     def mark_fragments(self, min_sentence_words: int) -> None:
-        lengths = np.array([e - s for s, e in self.tokens.sentences], dtype=np.int64)
+        # Sentences are consecutive runs of words: counting each one's words is its length.
+        lengths = np.bincount(self.tokens.sentence_of, minlength=len(self.tokens.sentences))
         short = lengths < min_sentence_words
         self.uncounted = short[self.tokens.sentence_of] if len(short) else np.zeros(0, bool)
         if len(self.boiler):

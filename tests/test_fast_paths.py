@@ -268,6 +268,9 @@ def test_prepare_equals_the_obvious_computation(text: str) -> None:
     assert np.array_equal(p.stem_pos, np.flatnonzero(content))
     stems = [w[: config.align.stem_chars] for w, c in zip(tokens.words, content) if c]
     assert np.array_equal(p.stems, word_hashes(stems))
+    fragment = [e - s < config.align.min_sentence_words
+                for s, e in tokens.sentences for _ in range(s, e)]
+    assert p.uncounted.tolist() == fragment
 
 
 def _frequent_reference(keys_per_doc: list[np.ndarray], min_docs: int) -> list[Frequent]:
