@@ -627,7 +627,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as e:  # noqa: BLE001 - the promise is: never a traceback
+    except Exception as e:  # the promise is: never a traceback
         if os.environ.get("DEDUP_DEBUG"):
             raise
         click.echo(f"Error: internal error ({type(e).__name__}: {e}); rerun with DEDUP_DEBUG=1 "

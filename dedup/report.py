@@ -70,7 +70,7 @@ def _list_pieces(items: Iterator[str]) -> Iterator[str]:
 # report went there. Pairs and clusters, the two long lists, are written by the two functions
 # below instead, the same text as json.dumps(item.to_dict(), ensure_ascii=False, indent=2)
 # with each line indented by four spaces (tests/test_report.py checks).
-_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_string = json.encoder.encode_basestring
 
 
 def _number(value: float) -> str:

@@ -25,10 +25,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from itertools import pairwise
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+from itertools import pairwise
 from typing import Literal
 
 from .models import Cluster, Match, Report
