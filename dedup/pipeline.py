@@ -315,12 +315,11 @@ def _stems_chunk(context: tuple[Config, Sequence[Document]],
     config, documents = context
     vocab = vocabulary(config.align.stem_chars)
     found = document_words([documents[row].text for row, _ in items], vocab, None,
-                           vocab.content_stems)
+                           lambda numbers: None, stems=True)
     out: list[_Stems] = []
-    for ((at, stems), f), (_, sentences) in zip(found, items):
-        sentence_of = np.repeat(np.arange(len(f.sentence_words)), f.sentence_words)[at]
-        out.append((np.unique(stems),
-                    {s: np.unique(stems[sentence_of == s]) for s in sentences}))
+    for (_, f), (_, sentences) in zip(found, items):
+        assert f.stems is not None and f.sentence_stems is not None  # asked for
+        out.append(_stems_of(f.stems, f.sentence_stems, sentences))
     return out
 
 
@@ -328,13 +327,16 @@ def _written_stems_chunk(files: StemFiles,
                          items: Sequence[tuple[int, tuple[int, ...]]]) -> list[_Stems]:
     """What :func:`_stems_chunk` finds, read from the stems signing wrote. Runs in an
     engine's worker."""
-    out: list[_Stems] = []
-    for (stems, counts), (_, sentences) in zip(files.read([row for row, _ in items]), items):
-        at = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=at[1:])
-        out.append((np.unique(stems), {s: np.unique(stems[at[s] : at[s + 1]])
-                                       for s in sentences}))
-    return out
+    return [_stems_of(stems, counts, sentences) for (stems, counts), (_, sentences)
+            in zip(files.read([row for row, _ in items]), items)]
+
+
+def _stems_of(stems: np.ndarray, per_sentence: np.ndarray, sentences: Sequence[int]) -> _Stems:
+    """A document's unique content stems and those of its ``sentences``, from its stems in
+    order and how many of them each of its sentences has."""
+    at = np.zeros(len(per_sentence) + 1, dtype=np.int64)
+    np.cumsum(per_sentence, out=at[1:])
+    return np.unique(stems), {s: np.unique(stems[at[s] : at[s + 1]]) for s in sentences}
 
 
 class _PreparedCache:
