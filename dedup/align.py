@@ -251,10 +251,10 @@ def verify(a: Prepared, b: Prepared, config: AlignConfig, *, all_scores: bool = 
         passages.append(Passage(a_start, a_end, b_start, b_end, "verbatim", similarity))
     covered_a &= ~a.uncounted
     covered_b &= ~b.uncounted
-    verbatim_a = np.count_nonzero(covered_a) / counted_a
-    verbatim_b = np.count_nonzero(covered_b) / counted_b
-    verbatim = ((np.count_nonzero(covered_a) + np.count_nonzero(covered_b))
-                / (counted_a + counted_b))
+    shared_a, shared_b = np.count_nonzero(covered_a), np.count_nonzero(covered_b)
+    verbatim_a = shared_a / counted_a
+    verbatim_b = shared_b / counted_b
+    verbatim = (shared_a + shared_b) / (counted_a + counted_b)
     if not all_scores:
         nan = float("nan")
         copied = _copy_relation(verbatim_a, verbatim_b, config.duplicate_coverage)
