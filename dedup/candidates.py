@@ -140,9 +140,10 @@ def candidate_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int
         progress(0, len(groups) + (MIN_RANGES if spill else 0))
     if spill:
         return _spilled_pairs(signatures, min_collisions, max_bucket, engine, groups, progress)
-    context = (signatures, max_bucket)
+    context = (signatures, 0, max_bucket)
     found = _map(engine, _group_codes, context, groups,
-                 None if progress is None else lambda done: progress(done, len(groups)))
+                 None if progress is None else lambda done: progress(done, len(groups)),
+                 _bands_part)
     return _pairs(_often(np.concatenate(found), min_collisions), n)
 
 
@@ -185,10 +186,11 @@ FENCE = 1024
 
 
 def _map(engine: Engine | None, fn: Callable[[C, Sequence[T]], list[R]], context: C,
-         items: Sequence[T], progress: Callable[[int], None] | None) -> list[R]:
+         items: Sequence[T], progress: Callable[[int], None] | None,
+         narrow: Callable[[C, Sequence[T]], C] | None = None) -> list[R]:
     """``engine.map``, or in this process without an engine."""
     if engine is not None:
-        return engine.map(fn, context, items, progress)
+        return engine.map(fn, context, items, progress, narrow=narrow)
     out = fn(context, items)
     if progress is not None:
         progress(len(items))
@@ -205,8 +207,8 @@ def _spilled_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int,
         return None if progress is None else lambda done: progress(offset + done, total[0])
 
     with tempfile.TemporaryDirectory(prefix="dedup-candidates-") as folder:
-        spilled = _map(engine, _spill_groups, (signatures, max_bucket, folder), groups,
-                       report(0))
+        spilled = _map(engine, _spill_groups, (signatures, 0, max_bucket, folder), groups,
+                       report(0), _bands_part)
         bounds = _balanced_bounds(spilled, n)
         total[0] = len(groups) + len(bounds) - 1
         count_context = (folder, [g.start for g in groups], bounds, min_collisions)
@@ -234,14 +236,14 @@ def _balanced_bounds(spilled: Sequence[tuple[int, np.ndarray]], n: int) -> np.nd
     return np.unique(np.concatenate([[0], inner, [n * n]]).astype(np.int64))
 
 
-def _spill_groups(context: tuple[np.ndarray, int, str],
+def _spill_groups(context: tuple[np.ndarray, int, int, str],
                   groups: Sequence[range]) -> list[tuple[int, np.ndarray]]:
     """Count each group's colliding pairs and write them, ascending; return how many there
     were and a sample of them. Runs in an engine's worker, one group in memory at a time."""
-    signatures, max_bucket, folder = context
+    signatures, first, max_bucket, folder = context
     out = []
     for group in groups:
-        [codes] = _group_codes((signatures, max_bucket), [group])
+        [codes] = _group_codes((signatures, first, max_bucket), [group])
         base = os.path.join(folder, f"g{group.start}")
         codes.tofile(base + "-codes")
         np.save(base + "-fence.npy", codes[::FENCE].astype(np.int64))
@@ -291,13 +293,27 @@ def _position(path: str, fence: np.ndarray, size: int, value: int) -> int:
 BANDS_PER_TASK = 4
 
 
-def _group_codes(context: tuple[np.ndarray, int], groups: Sequence[range]) -> list[np.ndarray]:
+def _group_codes(context: tuple[np.ndarray, int, int],
+                 groups: Sequence[range]) -> list[np.ndarray]:
     """For each group of bands: the codes of the pairs colliding in it, ascending, a code
-    once for every band it collides in. Runs in an engine's worker."""
-    signatures, max_bucket = context
-    return [np.sort(np.concatenate([band_pairs(signatures[:, band], max_bucket)
+    once for every band it collides in. Runs in an engine's worker. The context's
+    signatures are the columns of bands ``first`` and up (all bands, or a part's)."""
+    signatures, first, max_bucket = context[:3]
+    return [np.sort(np.concatenate([band_pairs(signatures[:, band - first], max_bucket)
                                     for band in group]), kind="stable")
             for group in groups]
+
+
+Banded = TypeVar("Banded", tuple[np.ndarray, int, int], tuple[np.ndarray, int, int, str])
+
+
+def _bands_part(context: Banded, groups: Sequence[range]) -> Banded:
+    """What :func:`_group_codes` or :func:`_spill_groups` needs for ``groups``: the columns
+    of their bands (a dask task gets these, not every band's)."""
+    signatures, first = context[0], context[1]
+    low, high = min(g.start for g in groups), max(g.stop for g in groups)
+    columns = np.ascontiguousarray(signatures[:, low - first : high - first])
+    return (columns, low, *context[2:])
 
 
 def collision_counts(signatures: np.ndarray, i: int, j: int) -> int:

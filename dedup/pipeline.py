@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field, replace
@@ -39,7 +40,7 @@ from .boilerplate import (
 from .candidates import candidate_pairs, collision_counts
 from .cluster import build_clusters
 from .config import BoilerplateConfig, Config
-from .engines import Engine, current_engine
+from .engines import Engine, Rows, current_engine
 from .errors import InputError
 from .models import Document, Match, Report, Skipped
 from .shingle import shingle_hashes
@@ -118,6 +119,29 @@ class SentenceMarks:
 
     flags: np.ndarray  # bool per sentence
     starts: np.ndarray  # int64 per document, and the total at the end
+    #: The rows held, ascending, when only some are (:meth:`part`): ``starts`` is then per
+    #: row held; None when every document's are.
+    rows: np.ndarray | None = None
+
+    def part(self, rows: Sequence[int]) -> SentenceMarks:
+        """The marks of ``rows`` only (what verifying a chunk of pairs needs of them)."""
+        assert self.rows is None, "a part of a part"
+        held = np.unique(np.asarray(rows, dtype=np.int64))
+        first, last = self.starts[held], self.starts[held + 1]
+        starts = np.zeros(len(held) + 1, dtype=np.int64)
+        np.cumsum(last - first, out=starts[1:])
+        flags = (np.concatenate([self.flags[a:b] for a, b in zip(first.tolist(), last.tolist())])
+                 if len(held) else np.zeros(0, dtype=bool))
+        return SentenceMarks(flags, starts, held)
+
+    def flags_of(self, row: int) -> np.ndarray:
+        """Whether each sentence of document ``row`` is boilerplate."""
+        at = row
+        if self.rows is not None:
+            at = int(np.searchsorted(self.rows, row))
+            if at == len(self.rows) or self.rows[at] != row:
+                raise IndexError(f"row {row} is not among the {len(self.rows)} rows held")
+        return self.flags[self.starts[at] : self.starts[at + 1]]
 
     def prepare(self, doc: Document, row: int, config: Config) -> Prepared:
         """Document ``doc`` (row ``row``) prepared for alignment, its boilerplate marked."""
@@ -128,7 +152,7 @@ class SentenceMarks:
         """:meth:`prepare` of each of ``docs`` (rows ``rows``), prepared together."""
         prepared = prepare_many(docs, config)
         for p, row in zip(prepared, rows):
-            flags = self.flags[self.starts[row] : self.starts[row + 1]]
+            flags = self.flags_of(row)
             if len(flags) != len(p.tokens.sentences):  # pragma: no cover - same tokenizer
                 raise AssertionError(f"'{p.doc.id}': sentences differ from when it was signed")
             if flags.any():
@@ -275,6 +299,15 @@ def _sign_blocks(context: tuple[Config, Signer, Sequence[Document], str | None],
     return out
 
 
+def _sign_part(context: tuple[Config, Signer, Sequence[Document], str | None],
+               blocks: Sequence[tuple[int, int]],
+               ) -> tuple[Config, Signer, Sequence[Document], str | None]:
+    """What :func:`_sign_blocks` needs for ``blocks``: their documents."""
+    config, signer, documents, folder = context
+    rows = range(min(start for start, _ in blocks), max(end for _, end in blocks))
+    return config, signer, Rows(documents, rows), folder
+
+
 def _shingles_each(hashes: list[np.ndarray], size: int) -> list[np.ndarray]:
     """:func:`shingle_hashes` of each of several documents' word hashes, hashed in one pass
     over all of them (a dozen numpy calls an article were 30 us); the shingles that span two
@@ -323,6 +356,13 @@ def _stems_chunk(context: tuple[Config, Sequence[Document]],
     return out
 
 
+def _stems_part(context: tuple[Config, Sequence[Document]],
+                items: Sequence[tuple[int, tuple[int, ...]]]) -> tuple[Config, Sequence[Document]]:
+    """What :func:`_stems_chunk` needs for ``items``: their documents."""
+    config, documents = context
+    return config, Rows(documents, [row for row, _ in items])
+
+
 def _written_stems_chunk(files: StemFiles,
                          items: Sequence[tuple[int, tuple[int, ...]]]) -> list[_Stems]:
     """What :func:`_stems_chunk` finds, read from the stems signing wrote. Runs in an
@@ -353,7 +393,7 @@ class _PreparedCache:
 
     size = 2048
 
-    def __init__(self, token: object) -> None:
+    def __init__(self, token: str) -> None:
         self.token = token
         self.entries: OrderedDict[int, Prepared] = OrderedDict()
         self.by_text: OrderedDict[str, Prepared] = OrderedDict()
@@ -413,20 +453,30 @@ _caches = threading.local()
 
 
 def _verify_chunk(
-    context: tuple[Sequence[Document], SentenceMarks, Config, object],
+    context: tuple[Sequence[Document], SentenceMarks, Config, str],
     pairs: Sequence[Sequence[int]],
 ) -> list[Match | None]:
     """Verify a chunk of candidate pairs (row numbers), preparing their documents here.
-    Runs in an engine's worker; ``token`` tells one scan's rows from another's."""
+    Runs in an engine's worker; ``token`` tells one scan's rows from another's (a string, not
+    an object's identity: a narrowed context arrives anew with each task)."""
     documents, marks, config, token = context
     cache = getattr(_caches, "cache", None)
-    if cache is None or cache.token is not token:
+    if cache is None or cache.token != token:
         cache = _caches.cache = _PreparedCache(token)
 
     # A chunk's documents are prepared together (in blocks), then its pairs verified.
     ready = cache.get([row for pair in pairs for row in pair], documents,
                       lambda rows, docs: marks.prepare_many(docs, rows, config))
     return [cache.match(ready[i], ready[j], config) for i, j in pairs]
+
+
+def _verify_part(context: tuple[Sequence[Document], SentenceMarks, Config, str],
+                 pairs: Sequence[Sequence[int]],
+                 ) -> tuple[Sequence[Document], SentenceMarks, Config, str]:
+    """What :func:`_verify_chunk` needs for ``pairs``: their documents and their marks."""
+    documents, marks, config, token = context
+    rows = sorted({row for pair in pairs for row in pair})
+    return Rows(documents, rows), marks.part(rows), config, token
 
 
 def verification_order(pairs: np.ndarray) -> np.ndarray:
@@ -485,7 +535,8 @@ def build_corpus(
     # workers see this machine's temporary directory.
     with tempfile.TemporaryDirectory(prefix="dedup-stems-") as folder:
         where = folder if getattr(engine, "shares_tempdir", False) else None
-        signed = engine.map(_sign_blocks, (config, signer, ordered, where), blocks, signing)
+        signed = engine.map(_sign_blocks, (config, signer, ordered, where), blocks, signing,
+                            narrow=_sign_part)
         corpus, stems = _assemble(ordered, signed, config, where)
         corpus.boilerplate = _learn_boilerplate(
             corpus.documents, corpus.sentence_keys, corpus.sentence_counts, config, engine,
@@ -546,11 +597,13 @@ def _learn_boilerplate(documents: Sequence[Document], keys: np.ndarray, counts: 
     needed = documents_to_profile(frequent, config.boilerplate)
     items = [(row, tuple(sorted(firsts.get(row, ())))) for row in needed]
     profiling = None if progress is None else lambda done: progress(done, len(items))
-    found = (engine.map(_stems_chunk, (config, documents), items, profiling) if written is None
+    found = (engine.map(_stems_chunk, (config, documents), items, profiling,
+                        narrow=_stems_part) if written is None
              else engine.map(_written_stems_chunk, written, items, profiling))
     stems = dict(zip(needed, found))
-    verdicts = engine.map(_judge_chunk, (frequent, stems, config.boilerplate),
-                          range(len(frequent)))
+    judging: tuple[Sequence[Frequent], dict[int, _Stems], BoilerplateConfig] = (
+        frequent, stems, config.boilerplate)
+    verdicts = engine.map(_judge_chunk, judging, range(len(frequent)), narrow=_judge_part)
     return frozenset(f.key for f, boiler in zip(frequent, verdicts) if boiler)
 
 
@@ -564,6 +617,17 @@ def _judge_chunk(context: tuple[Sequence[Frequent], dict[int, _Stems], Boilerpla
     boiler = judge_sentences(chunk, lambda f: stems[f.first[0]][1][f.first[1]],
                              lambda row: stems[row][0], config)
     return [f.key in boiler for f in chunk]
+
+
+def _judge_part(context: tuple[Sequence[Frequent], dict[int, _Stems], BoilerplateConfig],
+                indices: Sequence[int],
+                ) -> tuple[Sequence[Frequent], dict[int, _Stems], BoilerplateConfig]:
+    """What :func:`_judge_chunk` needs for ``indices``: their sentences and the stems of the
+    documents judging them looks at."""
+    frequent, stems, config = context
+    part = Rows(frequent, indices)
+    rows = documents_to_profile([part[i] for i in indices], config)
+    return part, {row: stems[row] for row in rows}, config
 
 
 def scan(
@@ -591,7 +655,8 @@ def scan(
         verifying(0)
     pair_rows = verification_order(pairs).tolist()
     verdicts = engine.map(_verify_chunk, (corpus.documents, corpus.sentence_marks(), config,
-                                          object()), pair_rows, verifying)
+                                          uuid.uuid4().hex), pair_rows, verifying,
+                          narrow=_verify_part)
     matches = [match for match in verdicts if match is not None]
     matches.sort(key=lambda m: (m.a, m.b))
     # Clusters need of their members an id, a date and a length, not texts (a store keeps

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -11,7 +13,7 @@ from click.testing import CliRunner
 from benchmarks.perf.corpus import generate
 from dedup import Document, scan
 from dedup.cli import cli
-from dedup.engines import SerialEngine, make_engine
+from dedup.engines import CHUNKS_PER_WORKER, Rows, SerialEngine, chunk_bounds, make_engine
 from dedup.engines.local import ProcessEngine
 
 
@@ -80,3 +82,77 @@ def test_pool_freezes_the_parents_objects_only_while_it_runs() -> None:
     with pytest.raises(ValueError, match="kaputt"):
         engine.map(_fail_on_second, None, [0, 1, 2, 3])
     assert gc.get_freeze_count() == 0
+
+
+class Shipping(SerialEngine):
+    """Runs each chunk here as a dask cluster would elsewhere: given only the part of the
+    context its map's ``narrow`` names, after a round trip through pickle (so nothing is
+    shared by identity). Records what each chunk was sent."""
+
+    def __init__(self, shares_tempdir: bool) -> None:
+        super().__init__(chunk_size=5)
+        self.shares_tempdir = shares_tempdir
+        self.sent: list[tuple[str, int, int]] = []  # function, bytes of the part, of all
+
+    def map(self, fn: Any, context: Any, items: Any, progress: Any = None, *,
+            narrow: Any = None) -> list[Any]:
+        out: list[Any] = []
+        whole = len(pickle.dumps(context))
+        for start, end in chunk_bounds(len(items), 2, self.chunk_size):
+            chunk = items[start:end]
+            part = pickle.dumps(context if narrow is None else narrow(context, chunk))
+            self.sent.append((fn.__name__, len(part), whole))
+            out.extend(fn(pickle.loads(part), chunk))
+            if progress:
+                progress(end)
+        return out
+
+
+NOTE = "Der Volltext dieses Artikels steht aus rechtlichen Gründen nicht mehr zur Verfügung."
+
+
+@pytest.mark.parametrize("shares_tempdir", [True, False])
+def test_chunks_given_only_their_part_of_the_context_give_the_same_report(
+        mixed_docs: list[Document], shares_tempdir: bool) -> None:
+    # Boilerplate in a tenth of the documents, so that judging it is shipped too.
+    docs = [Document(d.id, f"{d.text}\n{NOTE}") if k % 10 == 0 else d
+            for k, d in enumerate(mixed_docs)]
+    serial = scan(docs, engine=SerialEngine()).to_dict()
+    engine = Shipping(shares_tempdir)
+    assert scan(docs, engine=engine).to_dict() == serial
+    assert serial["pairs"] and serial["stats"]["boilerplate_words"] > 0
+
+    sent: dict[str, list[tuple[int, int]]] = {}
+    for name, part, whole in engine.sent:
+        sent.setdefault(name, []).append((part, whole))
+    narrowed = {"_sign_blocks", "_judge_chunk", "_verify_chunk",
+                "_spill_groups" if shares_tempdir else "_group_codes",
+                *(() if shares_tempdir else ("_stems_chunk",))}
+    assert narrowed <= set(sent)
+    for name in narrowed:
+        # Every chunk gets less than the whole context; together the chunks of signing and
+        # of counting bands get about one copy of it (each document, each band once).
+        assert all(part < whole for part, whole in sent[name]), name
+    for name in ("_sign_blocks", "_spill_groups" if shares_tempdir else "_group_codes"):
+        total, whole = sum(p for p, _ in sent[name]), sent[name][0][1]
+        assert len(sent[name]) > 4 and total < 1.5 * whole, (name, total, whole)
+
+
+def test_chunk_bounds() -> None:
+    # At least CHUNKS_PER_WORKER chunks a worker, none above the chunk size, all items once.
+    for count, workers, size in [(1000, 2, 256), (10, 2, 256), (100_000, 4, 256), (0, 2, 9)]:
+        bounds = chunk_bounds(count, workers, size)
+        assert [i for s, e in bounds for i in range(s, e)] == list(range(count))
+        assert all(0 < e - s <= size for s, e in bounds)
+        assert len(bounds) >= min(count, workers * CHUNKS_PER_WORKER)
+
+
+def test_rows_hold_only_the_rows_asked_for() -> None:
+    rows = Rows(["a", "b", "c", "d", "e"], [3, 1, 3])
+    assert len(rows) == 5
+    assert (rows[1], rows[3], rows[-2]) == ("b", "d", "d")
+    assert rows[1:2] == ["b"]
+    with pytest.raises(IndexError, match="row 2 is not among the 2 rows"):
+        rows[2]
+    with pytest.raises(IndexError):
+        rows[0:2]

@@ -4,14 +4,18 @@ An engine has one method, :meth:`Engine.map`: apply a function to consecutive ch
 sequence, given a read-only context, and return the results concatenated in input order. The
 algorithm modules never import an engine; :func:`dedup.pipeline.scan` takes one as an
 argument, and every engine must give the same report as :class:`SerialEngine`.
+
+A map may say which part of its context a chunk needs (``narrow``): an engine whose workers
+share this process's memory ignores it, one that ships data to other machines (dask) sends
+each task only that part, not the whole context to every worker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, overload
 
 C = TypeVar("C")
 T = TypeVar("T")
@@ -19,6 +23,47 @@ R = TypeVar("R")
 
 #: ``chunk_fn(context, items)`` -> one result per item, in order.
 ChunkFn = Callable[[C, Sequence[T]], list[R]]
+#: ``narrow(context, chunk)`` -> the part of ``context`` that ``chunk_fn`` needs for
+#: ``chunk``: ``chunk_fn(narrow(context, chunk), chunk) == chunk_fn(context, chunk)``.
+Narrow = Callable[[C, Sequence[T]], C]
+#: Chunks a worker gets at the least (fewer only when there are fewer items).
+CHUNKS_PER_WORKER = 32
+
+
+def chunk_bounds(count: int, workers: int, chunk_size: int) -> list[tuple[int, int]]:
+    """``[start, end)`` of consecutive chunks of ``count`` items: at most ``chunk_size``
+    items each, and at least :data:`CHUNKS_PER_WORKER` chunks a worker (when there are that
+    many items) so that none idles long at the end."""
+    size = max(1, min(chunk_size, count // (max(workers, 1) * CHUNKS_PER_WORKER)))
+    return [(start, min(start + size, count)) for start in range(0, count, size)]
+
+
+class Rows(Sequence[T]):
+    """Some items of a sequence, at their places in it: what a narrowed context carries
+    instead of the whole sequence. ``len()`` is the whole sequence's; reading an item it
+    does not hold raises ``IndexError``."""
+
+    def __init__(self, items: Sequence[T], rows: Iterable[int]) -> None:
+        self._length = len(items)
+        self._items = {row: items[row] for row in sorted(set(rows))}
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._length))]
+        try:
+            return self._items[index + self._length if index < 0 else index]
+        except KeyError:
+            raise IndexError(f"row {index} is not among the {len(self._items)} rows "
+                             f"this part holds") from None
 
 
 class Engine(Protocol):
@@ -27,9 +72,11 @@ class Engine(Protocol):
     shares_tempdir: bool
 
     def map(self, fn: Callable[[C, Sequence[T]], list[R]], context: C, items: Sequence[T],
-            progress: Callable[[int], None] | None = None) -> list[R]:
+            progress: Callable[[int], None] | None = None, *,
+            narrow: Narrow[C, T] | None = None) -> list[R]:
         """``fn`` over chunks of ``items``; results in input order. ``progress(done)`` is
-        called with the number of items finished so far."""
+        called with the number of items finished so far. ``narrow``, if given, tells the
+        part of ``context`` a chunk needs (an engine may send only that)."""
         ...
 
 
@@ -42,7 +89,8 @@ class SerialEngine:
         self.chunk_size = chunk_size
 
     def map(self, fn: Callable[[C, Sequence[T]], list[R]], context: C, items: Sequence[T],
-            progress: Callable[[int], None] | None = None) -> list[R]:
+            progress: Callable[[int], None] | None = None, *,
+            narrow: Narrow[C, T] | None = None) -> list[R]:
         out: list[R] = []
         for start in range(0, len(items), self.chunk_size):
             out.extend(fn(context, items[start : start + self.chunk_size]))

@@ -1,35 +1,53 @@
 # mypy: allow-untyped-calls
 """The pipeline's chunked stages on a dask.distributed cluster (``pip install dedup[dask]``).
 
-The same chunk functions as the local engines run as dask tasks: a map's context (the
-documents; the signature matrix) and items are scattered to the workers once, and each task
-gets chunk bounds and returns its chunk's results; the client concatenates them in input
+The same chunk functions as the local engines run as dask tasks, a few chunks a worker
+(:func:`dedup.engines.chunk_bounds`). Where a map says what part of its context a chunk
+needs (``narrow``), each task is sent only that part: the documents of the blocks it signs
+or of the pairs it verifies, the columns of the bands it counts, the stems of the sentences
+it judges. The client reads them (from a :class:`dedup.store.DocumentStore`, from disk) as
+tasks are submitted, a few tasks ahead of the results, so neither the client nor a worker
+holds the whole corpus; each document goes to the cluster about once a stage. Other maps'
+contexts are small and broadcast to every worker once. Results are concatenated in input
 order, so the report is the one :class:`dedup.engines.SerialEngine` gives.
 
 On the cluster: preparing and signing, profiling the documents the boilerplate rule samples
 (from the stems signing wrote, on a LocalCluster, whose workers share this machine's
 temporary directory; tokenized again on a remote cluster), judging frequent sentences,
-finding and counting candidate collisions (tasks partitioned by groups of bands: only
-``(pair, count)`` arrays come back, to be summed by the client), and verifying. On the
-client: summing collision counts, clustering. The scatter is a broadcast, so every worker
-receives the whole context of a map (all documents to sign; the whole signature matrix to
-count bands of). The algorithm modules never import this module.
+finding and counting candidate collisions (tasks partitioned by groups of bands: each gets
+its bands' columns of the signatures, and only ``(pair, count)`` arrays come back, to be
+summed by the client), and verifying. On the client: summing collision counts, clustering.
+The algorithm modules never import this module.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
+
+from . import Narrow, chunk_bounds
 
 C = TypeVar("C")
 T = TypeVar("T")
 R = TypeVar("R")
+
+#: Tasks submitted ahead of the results the client has taken, per worker thread: enough
+#: that no worker waits for the client, few enough that the narrowed contexts in flight
+#: stay a few chunks' worth.
+TASKS_AHEAD = 4
 
 
 def _run_chunk(fn: Callable[[Any, Sequence[Any]], list[Any]], shared: tuple[Any, Sequence[Any]],
                start: int, end: int) -> list[Any]:
     context, items = shared
     return list(fn(context, items[start:end]))
+
+
+def _run_part(fn: Callable[[Any, Sequence[Any]], list[Any]],
+              part: tuple[Any, Sequence[Any]]) -> list[Any]:
+    context, chunk = part
+    return list(fn(context, chunk))
 
 
 class DaskEngine:
@@ -54,18 +72,42 @@ class DaskEngine:
             self.client = Client(scheduler)
         self.chunk_size = chunk_size
 
+    def threads(self) -> int:
+        """Worker threads in the cluster now (a cluster may grow or shrink between maps)."""
+        return max(1, int(sum(self.client.nthreads().values())))
+
     def map(self, fn: Callable[[C, Sequence[T]], list[R]], context: C, items: Sequence[T],
-            progress: Callable[[int], None] | None = None) -> list[R]:
+            progress: Callable[[int], None] | None = None, *,
+            narrow: Narrow[C, T] | None = None) -> list[R]:
         if not items:
             return []
-        shared = self.client.scatter((context, items), broadcast=True)
-        bounds = [(start, min(start + self.chunk_size, len(items)))
-                  for start in range(0, len(items), self.chunk_size)]
-        futures = [self.client.submit(_run_chunk, fn, shared, start, end, pure=False)
-                   for start, end in bounds]
+        threads = self.threads()
+        bounds = chunk_bounds(len(items), threads, self.chunk_size)
+        if narrow is None:
+            shared = self.client.scatter((context, items), broadcast=True)
+
+            def submit(start: int, end: int) -> Any:
+                return self.client.submit(_run_chunk, fn, shared, start, end, pure=False)
+        else:
+            def submit(start: int, end: int) -> Any:
+                chunk = items[start:end]
+                # Scattered, not inlined in the task: a group of bands at a million articles
+                # is 16 MB, more than dask lets a task graph carry without a warning.
+                [part] = self.client.scatter([(narrow(context, chunk), chunk)], hash=False)
+                return self.client.submit(_run_part, fn, part, pure=False)
+
         out: list[R] = []
-        for (_start, end), future in zip(bounds, futures):
+        pending: deque[tuple[int, Any]] = deque()
+        ahead = TASKS_AHEAD * threads
+        following = 0
+        while following < len(bounds) or pending:
+            while following < len(bounds) and len(pending) < ahead:
+                start, end = bounds[following]
+                pending.append((end, submit(start, end)))
+                following += 1
+            end, future = pending.popleft()
             out.extend(future.result())
+            future.release()
             if progress:
                 progress(end)
         return out

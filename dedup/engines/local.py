@@ -16,6 +16,8 @@ import multiprocessing
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from . import Narrow, chunk_bounds
+
 C = TypeVar("C")
 T = TypeVar("T")
 R = TypeVar("R")
@@ -35,14 +37,11 @@ def _run(bounds: tuple[int, int]) -> list[Any]:
     return list(_FN(_CONTEXT[0], items[bounds[0] : bounds[1]]))
 
 
-#: Chunks a worker gets at the least (fewer only when there are fewer items).
-CHUNKS_PER_WORKER = 32
-
-
 class ProcessEngine:
     """``workers`` processes; items are split into chunks of at most ``chunk_size``, and
-    into at least :data:`CHUNKS_PER_WORKER` chunks a worker so that none idles long at the
-    end.
+    into at least :data:`dedup.engines.CHUNKS_PER_WORKER` chunks a worker so that none
+    idles long at the end (:func:`dedup.engines.chunk_bounds`). Forked workers share the
+    context, so a map's ``narrow`` is not needed.
 
     Every chunk costs the parent a few milliseconds of CPU (sending the task, receiving and
     unpickling the results, waking up), time the workers lose on a machine with a core per
@@ -63,15 +62,14 @@ class ProcessEngine:
         self.min_items = min_items
 
     def map(self, fn: Callable[[C, Sequence[T]], list[R]], context: C, items: Sequence[T],
-            progress: Callable[[int], None] | None = None) -> list[R]:
+            progress: Callable[[int], None] | None = None, *,
+            narrow: Narrow[C, T] | None = None) -> list[R]:
         if len(items) < self.min_items or self.workers == 1:
             serial = list(fn(context, items))
             if progress:
                 progress(len(items))
             return serial
-        least = self.workers * CHUNKS_PER_WORKER
-        size = max(1, min(self.chunk_size, -(-len(items) // least)))
-        chunks = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
+        chunks = chunk_bounds(len(items), self.workers, self.chunk_size)
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
         out: list[R] = []
