@@ -18,8 +18,9 @@ def test_local_cluster_report_is_identical(seed_docs: list[Document]) -> None:
     serial = scan(docs).to_dict()
     with DaskEngine(workers=2, chunk_size=16) as engine:
         distributed = scan(docs, engine=engine).to_dict()
-        # Not set by the nanny: it made every large numpy array a fresh mapping.
-        trims = engine.client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
+        # Not set by the nanny: it made every large numpy array a fresh mapping. (A lambda,
+        # so that the worker's environment is read, not this process's pickled.)
+        trims = engine.client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
     assert distributed == serial
     assert serial["pairs"]
     assert len(trims) == 2 and set(trims.values()) == {None}
@@ -44,3 +45,31 @@ def test_cli_engine_dask_gives_the_local_report() -> None:
     misuse = run("--scheduler", "tcp://127.0.0.1:1")
     assert misuse.returncode == 2
     assert "Error: --scheduler needs --engine dask" in misuse.stderr
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_cli_notes_workers_that_a_nanny_set_to_trim() -> None:
+    import subprocess
+    import sys
+
+    from distributed import LocalCluster
+
+    from .conftest import SEEDS
+
+    # A cluster as `dask worker` starts one: nannies set MALLOC_TRIM_THRESHOLD_ (in this
+    # process's environment too, which is restored afterwards).
+    saved = dict(os.environ)
+    try:
+        with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+            scan = [sys.executable, "-m", "dedup", "scan", str(SEEDS), "--format", "json",
+                    "--engine", "dask", "--scheduler", cluster.scheduler_address]
+            noted = subprocess.run(scan, capture_output=True, text=True, check=False)
+            quiet = subprocess.run([*scan, "-q"], capture_output=True, text=True, check=False)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert noted.returncode == quiet.returncode == 0, noted.stderr
+    assert noted.stdout == quiet.stdout
+    assert ("note: 1 dask worker(s) run with MALLOC_TRIM_THRESHOLD_ set by their nanny"
+            in noted.stderr)
+    assert "MALLOC_TRIM" not in quiet.stderr
