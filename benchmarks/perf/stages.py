@@ -1,6 +1,6 @@
 """A whole scan, stage by stage: where the time and the memory go at 100k or 1M articles.
 
-    python -m benchmarks.perf.stages --docs 1000000 [--workers N] [--interval 2]
+    python -m benchmarks.perf.stages --docs 1000000 [--workers N] [--engine dask] [--interval 2]
 
 Runs in a child process what ``dedup scan CORPUS --format json`` runs (read the corpus into
 a document store, :func:`dedup.scan` on the CLI's default engine, write the JSON report to
@@ -11,6 +11,10 @@ workers: the largest resident set (what the 6 GB target is about; a forked worke
 the parent's pages it shares), the proportional set size of all of them together (PSS:
 shared pages counted once, so the memory the scan really takes), the parent's resident set
 and the largest private memory of a worker, each the peak seen while the stage ran.
+
+With ``--engine dask`` the scan runs on a dask LocalCluster of ``--workers`` processes (the
+CLI's ``--engine dask``); starting and closing the cluster are stages of their own, and its
+worker processes (children of this one) are sampled like a pool's.
 
 Prints a Markdown table and the JSON.
 """
@@ -96,7 +100,8 @@ class Stages:
                 seen[name] = max(seen[name], value)
 
 
-def run_child(path: str, workers: int | None, interval: float) -> dict[str, Any]:
+def run_child(path: str, workers: int | None, interval: float,
+              engine_kind: str = "local") -> dict[str, Any]:
     from dedup.config import Config
     from dedup.engines import default_workers, make_engine
     from dedup.io import read_corpus
@@ -115,12 +120,18 @@ def run_child(path: str, workers: int | None, interval: float) -> dict[str, Any]
     began = time.perf_counter()
     stages.enter("reading")
     corpus = read_corpus([path], spool=True, workers=workers or default_workers())  # as the CLI
-    engine = make_engine(workers)
+    if engine_kind != "local":
+        stages.enter("starting the cluster")
+    engine = make_engine(workers, kind=engine_kind)
     report = scan(corpus.documents, Config(), stages.progress, engine=engine)
     stages.enter("cluster and report")
     with open(os.devnull, "w", encoding="utf-8") as sink:
         for piece in json_pieces(report):
             sink.write(piece)
+    close = getattr(engine, "close", None)
+    if close is not None:
+        stages.enter("closing the cluster")
+        close()
     ended = time.perf_counter()
     done.set()
     thread.join()
@@ -161,14 +172,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--workers", type=int)
     parser.add_argument("--interval", type=float, default=2.0)
+    parser.add_argument("--engine", choices=("local", "dask"), default="local")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(run_child(args.child, args.workers, args.interval)))
+        print(json.dumps(run_child(args.child, args.workers, args.interval, args.engine)))
         return 0
     path = cached_corpus(args.docs, DEFAULT_SEED, DEFAULT_DUP_RATE)
     cmd = [sys.executable, "-m", "benchmarks.perf.stages", "--child", str(path),
-           "--interval", str(args.interval)]
+           "--interval", str(args.interval), "--engine", args.engine]
     if args.workers is not None:
         cmd += ["--workers", str(args.workers)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
