@@ -125,8 +125,11 @@ def candidate_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int
     articles, 805 million at a million), and counting them all at once is the peak of a
     scan's memory. With ``spill``, each group's sorted codes go to a temporary directory
     instead, and ranges of codes of about equal size are counted one at a time: memory
-    holds one range, not all pairs. The workers of ``engine`` must see this machine's
-    temporary directory (local processes, a dask LocalCluster). Same result either way.
+    holds one range, not all pairs. Workers that see this machine's temporary directory
+    (``engine.shares_tempdir``: local processes, a dask LocalCluster) write and count there;
+    others (a remote dask cluster) send their groups' codes back a few groups at a time
+    (:data:`GROUPS_AT_ONCE`), to be written and counted in this process. Same result
+    either way.
 
     ``progress(done, total)`` is called as groups of bands (and, spilling, ranges of pairs)
     are done: at a million articles this stage takes minutes.
@@ -206,15 +209,41 @@ def _spilled_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int,
     def report(offset: int) -> Callable[[int], None] | None:
         return None if progress is None else lambda done: progress(offset + done, total[0])
 
+    here = engine is not None and not getattr(engine, "shares_tempdir", True)
     with tempfile.TemporaryDirectory(prefix="dedup-candidates-") as folder:
-        spilled = _map(engine, _spill_groups, (signatures, 0, max_bucket, folder), groups,
-                       report(0), _bands_part)
+        if here:
+            spilled = _spill_here(signatures, max_bucket, engine, groups, folder, report(0))
+        else:
+            spilled = _map(engine, _spill_groups, (signatures, 0, max_bucket, folder), groups,
+                           report(0), _bands_part)
         bounds = _balanced_bounds(spilled, n)
         total[0] = len(groups) + len(bounds) - 1
         count_context = (folder, [g.start for g in groups], bounds, min_collisions)
-        kept = _map(engine, _count_range, count_context, list(range(len(bounds) - 1)),
-                    report(len(groups)))
+        kept = _map(None if here else engine, _count_range, count_context,
+                    list(range(len(bounds) - 1)), report(len(groups)))
     return _pairs(np.concatenate(kept), n)
+
+
+#: Groups of bands whose codes a remote engine sends back at once, to be spilled here: at a
+#: million articles a group's codes are about 100 MB.
+GROUPS_AT_ONCE = 8
+
+
+def _spill_here(signatures: np.ndarray, max_bucket: int, engine: Engine | None,
+                groups: list[range], folder: str,
+                progress: Callable[[int], None] | None) -> list[tuple[int, np.ndarray]]:
+    """:func:`_spill_groups` for an engine whose workers cannot see ``folder``: they find
+    the groups' codes, a few groups at a time, and this process writes them."""
+    out = []
+    for first in range(0, len(groups), GROUPS_AT_ONCE):
+        batch = groups[first : first + GROUPS_AT_ONCE]
+        found = _map(engine, _group_codes, (signatures, 0, max_bucket), batch, None,
+                     _bands_part)
+        out += [_write_group(folder, group, codes) for group, codes in zip(batch, found)]
+        del found
+        if progress is not None:
+            progress(first + len(batch))
+    return out
 
 
 def _balanced_bounds(spilled: Sequence[tuple[int, np.ndarray]], n: int) -> np.ndarray:
@@ -244,13 +273,19 @@ def _spill_groups(context: tuple[np.ndarray, int, int, str],
     out = []
     for group in groups:
         [codes] = _group_codes((signatures, first, max_bucket), [group])
-        base = os.path.join(folder, f"g{group.start}")
-        codes.tofile(base + "-codes")
-        np.save(base + "-fence.npy", codes[::FENCE].astype(np.int64))
-        picks = np.unique(np.linspace(0, len(codes) - 1, min(len(codes), SAMPLES_PER_GROUP))
-                          .astype(np.int64))
-        out.append((len(codes), codes[picks].astype(np.int64)))
+        out.append(_write_group(folder, group, codes))
     return out
+
+
+def _write_group(folder: str, group: range, codes: np.ndarray) -> tuple[int, np.ndarray]:
+    """Write a group's sorted ``codes`` (and their fence) to ``folder``; how many there were
+    and a sample of them."""
+    base = os.path.join(folder, f"g{group.start}")
+    codes.tofile(base + "-codes")
+    np.save(base + "-fence.npy", codes[::FENCE].astype(np.int64))
+    picks = np.unique(np.linspace(0, len(codes) - 1, min(len(codes), SAMPLES_PER_GROUP))
+                      .astype(np.int64))
+    return len(codes), codes[picks].astype(np.int64)
 
 
 def _count_range(context: tuple[str, list[int], np.ndarray, int],

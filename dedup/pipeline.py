@@ -646,7 +646,7 @@ def scan(
     engine = engine or current_engine()
     corpus = build_corpus(documents, config, progress, engine)
     pairs = candidate_pairs(corpus.signatures, config.lsh.min_collisions, config.lsh.max_bucket,
-                            engine, spill=getattr(engine, "shares_tempdir", False),
+                            engine, spill=True,
                             progress=None if progress is None else (
                                 lambda done, total: progress("candidates", done, total)))
     verifying = None if progress is None else (

@@ -158,3 +158,35 @@ def test_position_in_a_spilled_file_is_searchsorted(values: list[int], fence: in
                 assert found == int(np.searchsorted(codes, probe))
         finally:
             candidates.FENCE = original
+
+
+def test_an_engine_that_cannot_see_the_temporary_directory_only_finds_codes() -> None:
+    # A remote dask cluster's workers find each group's codes; this process writes them,
+    # a few groups at a time, and counts them (its memory holds a batch, not all pairs).
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from dedup import candidates
+    from dedup.engines import SerialEngine
+
+    class Remote(SerialEngine):
+        shares_tempdir = False
+        mapped: list[tuple[str, int]] = []
+
+        def map(self, fn: Callable[[Any, Sequence[Any]], list[Any]], context: Any,
+                items: Sequence[Any], progress: Any = None, *, narrow: Any = None) -> list[Any]:
+            self.mapped.append((fn.__name__, len(items)))
+            return super().map(fn, context, items, progress)
+
+    signatures = _planted(np.random.default_rng(14), 300, 96, 120)
+    expected = candidate_pairs(signatures, 5, 50).tolist()
+    assert len(expected) > 0
+    engine = Remote()
+    progress: list[tuple[int, int]] = []
+    found = candidate_pairs(signatures, 5, 50, engine, spill=True,
+                            progress=lambda d, t: progress.append((d, t)))
+    assert found.tolist() == expected
+    groups = 96 // candidates.BANDS_PER_TASK
+    assert engine.mapped == [("_group_codes", min(candidates.GROUPS_AT_ONCE, groups - first))
+                             for first in range(0, groups, candidates.GROUPS_AT_ONCE)]
+    assert progress[-1][0] == progress[-1][1] > groups
