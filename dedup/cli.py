@@ -64,10 +64,10 @@ def _engine(workers: int | None, kind: str, scheduler: str | None) -> Engine:
 
 
 def _note_trimmed_workers(engine: Engine) -> None:
-    trimmed: list[str] = getattr(engine, "trimmed_workers", lambda: [])()
+    trimmed: list[str] = getattr(engine, "trimmed_workers", list)()
     if trimmed:
         click.echo(f"note: {len(trimmed)} dask worker(s) run with MALLOC_TRIM_THRESHOLD_ set by "
-                   "their nanny, which makes scanning up to 2.5x slower on them; start workers "
+                   "their nanny, which makes signing take 2-2.6x as long on them; start workers "
                    "with --no-nanny, or set MALLOC_TRIM_THRESHOLD_: null under "
                    "distributed.nanny.pre-spawn-environ in their dask config", err=True)
 

@@ -92,7 +92,7 @@ class DaskEngine:
 
             # A worker's nanny sets MALLOC_TRIM_THRESHOLD_ before starting it, which stops
             # glibc from raising its mmap threshold: every numpy array of 128 KB or more is
-            # then mapped and unmapped afresh, and signing took 2.5 times as long.
+            # then mapped and unmapped afresh, and signing took 2-2.6 times as long.
             with dask.config.set({UNTRIMMED: None}):
                 self._cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
                                              processes=True, dashboard_address=None)
@@ -103,8 +103,8 @@ class DaskEngine:
 
     def trimmed_workers(self) -> list[str]:
         """The workers that run with MALLOC_TRIM_THRESHOLD_ set, as a nanny sets it unless
-        told not to (a LocalCluster's here never are): the stages run up to 2.5 times as
-        long on them."""
+        told not to (a LocalCluster's here never are): signing took 2-2.6 times as long
+        on them."""
         found = self.client.run(_trim_threshold)
         return sorted(address for address, value in found.items() if value is not None)
 
