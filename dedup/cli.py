@@ -58,9 +58,10 @@ def _engine(workers: int | None, kind: str, scheduler: str | None) -> Engine:
     try:
         return make_engine(workers, kind=kind, scheduler=scheduler)
     except ImportError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise DedupError(str(exc)) from exc
     except OSError as exc:
-        raise click.ClickException(f"cannot reach the dask scheduler {scheduler}: {exc}") from exc
+        raise DedupError(f"cannot reach the dask scheduler {scheduler}: {exc}; check the "
+                         "address and that 'dask scheduler' runs there") from exc
 
 
 def _note_trimmed_workers(engine: Engine) -> None:

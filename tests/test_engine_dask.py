@@ -48,6 +48,28 @@ def test_cli_engine_dask_gives_the_local_report() -> None:
 
 
 @pytest.mark.filterwarnings("ignore")
+def test_cli_says_when_the_scheduler_cannot_be_reached() -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from .conftest import SEEDS
+
+    with socket.socket() as free:  # a port nobody listens on
+        free.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{free.getsockname()[1]}"
+    # dask's connect timeout (30 s by default), shortened through dask's own setting
+    env = {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}
+    out = subprocess.run([sys.executable, "-m", "dedup", "scan", str(SEEDS), "-q", "--engine",
+                          "dask", "--scheduler", address], capture_output=True, text=True,
+                         check=False, env=env)
+    assert out.returncode == 3  # an operational error, not findings (1)
+    [line] = out.stderr.splitlines()
+    assert line.startswith(f"Error: cannot reach the dask scheduler {address}: ")
+    assert line.endswith("check the address and that 'dask scheduler' runs there")
+
+
+@pytest.mark.filterwarnings("ignore")
 def test_cli_notes_workers_that_a_nanny_set_to_trim() -> None:
     import subprocess
     import sys
