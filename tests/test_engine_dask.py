@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +96,20 @@ def test_cli_notes_workers_that_a_nanny_set_to_trim() -> None:
     assert ("note: 1 dask worker(s) run with MALLOC_TRIM_THRESHOLD_ set by their nanny"
             in noted.stderr)
     assert "MALLOC_TRIM" not in quiet.stderr
+
+
+def test_cli_says_how_to_install_dask_when_it_is_missing(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from .conftest import SEEDS
+
+    # A distributed package that cannot be imported, ahead of the real one.
+    (tmp_path / "distributed").mkdir()
+    (tmp_path / "distributed" / "__init__.py").write_text("raise ImportError('absent')\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "dedup", "scan", str(SEEDS), "-q", "--engine",
+                          "dask"], capture_output=True, text=True, check=False, env=env)
+    assert out.returncode == 3
+    assert out.stderr.splitlines() == [
+        "Error: the dask engine needs dask.distributed: pip install 'dedup[dask]'"]
