@@ -171,7 +171,10 @@ def test_an_engine_that_cannot_see_the_temporary_directory_only_finds_codes() ->
 
     class Remote(SerialEngine):
         shares_tempdir = False
-        mapped: list[tuple[str, int]] = []
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.mapped: list[tuple[str, int]] = []
 
         def map(self, fn: Callable[[Any, Sequence[Any]], list[Any]], context: Any,
                 items: Sequence[Any], progress: Any = None, *, narrow: Any = None) -> list[Any]:
