@@ -122,3 +122,27 @@ def test_cli_says_how_to_install_dask_when_it_is_missing(tmp_path: Path) -> None
     assert out.returncode == 3
     assert out.stderr.splitlines() == [
         "Error: the dask engine needs dask.distributed: pip install 'dedup[dask]'"]
+
+
+def _exit_once(marker: str, items: list[int]) -> list[int]:
+    """A chunk function whose first run ends its worker process, as a crash would."""
+    if 3 in items and not os.path.exists(marker):
+        with open(marker, "w", encoding="utf-8"):
+            pass
+        os._exit(1)
+    return [i * i for i in items]
+
+
+def _whole(context: str, items: list[int]) -> str:
+    return context
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_a_task_whose_worker_dies_runs_again_elsewhere(tmp_path: Path) -> None:
+    from dedup.engines.dask import DaskEngine
+
+    marker = str(tmp_path / "died")
+    with DaskEngine(workers=2, chunk_size=2) as engine:
+        squares = engine.map(_exit_once, marker, list(range(10)), narrow=_whole)
+    assert os.path.exists(marker)  # a worker did die
+    assert squares == [i * i for i in range(10)]

@@ -36,6 +36,8 @@ R = TypeVar("R")
 
 #: The dask setting that has a nanny set MALLOC_TRIM_THRESHOLD_ for its worker.
 UNTRIMMED = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+#: The dask setting above which a task's data draws a warning.
+LARGE_TASK = "distributed.admin.large-graph-warning-threshold"
 #: Tasks submitted ahead of the results the client has taken, per worker thread: enough
 #: that no worker waits for the client, few enough that the narrowed contexts in flight
 #: stay a few chunks' worth.
@@ -117,6 +119,8 @@ class DaskEngine:
             narrow: Narrow[C, T] | None = None) -> list[R]:
         if not items:
             return []
+        import dask
+
         threads = self.threads()
         bounds = chunk_bounds(len(items), threads, self.chunk_size)
         if narrow is None:
@@ -128,11 +132,13 @@ class DaskEngine:
         else:
             def submit(start: int, end: int) -> Any:
                 chunk = items[start:end]
-                # Scattered, not inlined in the task: a group of bands at a million articles
-                # is 16 MB, more than dask lets a task graph carry without a warning.
-                [part] = self.client.scatter([_packed((narrow(context, chunk), chunk))],
-                                             hash=False)
-                return self.client.submit(_run_part, fn, part, key=_task_key(fn))
+                part = _packed((narrow(context, chunk), chunk))
+                # In the task, not scattered: a task whose worker dies runs again elsewhere,
+                # where scattered data would be lost with the worker. A part is a chunk's
+                # (a group of bands at a million articles is 16 MB, more than dask lets a
+                # task carry without a warning).
+                with dask.config.set({LARGE_TASK: max(len(part) + 1, 10_000_000)}):
+                    return self.client.submit(_run_part, fn, part, key=_task_key(fn))
 
         out: list[R] = []
         pending: deque[tuple[int, Any]] = deque()
