@@ -333,7 +333,7 @@ def _group_codes(context: tuple[np.ndarray, int, int],
     """For each group of bands: the codes of the pairs colliding in it, ascending, a code
     once for every band it collides in. Runs in an engine's worker. The context's
     signatures are the columns of bands ``first`` and up (all bands, or a part's)."""
-    signatures, first, max_bucket = context[:3]
+    signatures, first, max_bucket = context
     return [np.sort(np.concatenate([band_pairs(signatures[:, band - first], max_bucket)
                                     for band in group]), kind="stable")
             for group in groups]

@@ -14,10 +14,13 @@ order, so the report is the one :class:`dedup.engines.SerialEngine` gives.
 On the cluster: preparing and signing, profiling the documents the boilerplate rule samples
 (from the stems signing wrote, on a LocalCluster, whose workers share this machine's
 temporary directory; tokenized again on a remote cluster), judging frequent sentences,
-finding and counting candidate collisions (tasks partitioned by groups of bands: each gets
-its bands' columns of the signatures, and only ``(pair, count)`` arrays come back, to be
-summed by the client), and verifying. On the client: summing collision counts, clustering.
-The algorithm modules never import this module.
+finding candidate collisions (tasks partitioned by groups of bands, each given its bands'
+columns of the signatures) and, on a LocalCluster, counting them from the temporary
+directory, and verifying. On the client: clustering, and for a remote cluster writing the
+collisions the workers found to its own temporary directory, a few groups of bands at a
+time, and counting them there (:func:`dedup.candidates.candidate_pairs`). A task carries
+its part, so a task whose worker dies runs again on another. The algorithm modules never
+import this module.
 """
 
 from __future__ import annotations
