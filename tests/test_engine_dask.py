@@ -146,3 +146,33 @@ def test_a_task_whose_worker_dies_runs_again_elsewhere(tmp_path: Path) -> None:
         squares = engine.map(_exit_once, marker, list(range(10)), narrow=_whole)
     assert os.path.exists(marker)  # a worker did die
     assert squares == [i * i for i in range(10)]
+
+
+def _sizes(context: bytes, items: list[int]) -> list[int]:
+    return [len(items)] * len(items)
+
+
+def _slices(context: bytes, items: list[int]) -> bytes:
+    return context[items[0] * 20_000 : (items[-1] + 1) * 20_000]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_parts_are_cut_to_about_part_bytes_without_warnings(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import warnings
+
+    from dedup.engines import dask as engines_dask
+    from dedup.engines.dask import DaskEngine
+
+    monkeypatch.setattr(engines_dask, "PART_BYTES", 100_000)
+    data = os.urandom(640 * 20_000)  # 20 KB an item
+    with DaskEngine(workers=2) as engine, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sizes = engine.map(_sizes, data, list(range(640)), narrow=_slices)
+        # One item of 12 MB: more than dask's 10 MB for a task, which is warned about.
+        whole = engine.map(_sizes, os.urandom(12_000_000), [0], narrow=_whole)
+    # The first chunk as the pool cuts it (10 items, 200 KB), the others to about 100 KB
+    # (4 items and the pickle's own bytes).
+    assert sizes[:10] == [10] * 10 and sizes[10] == 4 and max(sizes[10:]) == 4
+    assert whole == [1]
+    assert not [w for w in caught if "large graph" in str(w.message)]

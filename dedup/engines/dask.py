@@ -41,6 +41,8 @@ R = TypeVar("R")
 UNTRIMMED = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 #: The dask setting above which a task's data draws a warning.
 LARGE_TASK = "distributed.admin.large-graph-warning-threshold"
+#: What the part a task carries should weigh at most (pickled), where its items allow.
+PART_BYTES = 8_000_000
 #: Tasks submitted ahead of the results the client has taken, per worker thread: enough
 #: that no worker waits for the client, few enough that the narrowed contexts in flight
 #: stay a few chunks' worth.
@@ -125,38 +127,43 @@ class DaskEngine:
         import dask
 
         threads = self.threads()
-        bounds = chunk_bounds(len(items), threads, self.chunk_size)
+        size = chunk_bounds(len(items), threads, self.chunk_size)[0][1]  # the first chunk's
         if narrow is None:
             shared = self.client.scatter((context, items), broadcast=True)
 
-            def submit(start: int, end: int) -> Any:
-                return self.client.submit(_run_chunk, fn, shared, start, end,
-                                          key=_task_key(fn))
-        else:
-            def submit(start: int, end: int) -> Any:
-                chunk = items[start:end]
-                part = _packed((narrow(context, chunk), chunk))
-                # In the task, not scattered: a task whose worker dies runs again elsewhere,
-                # where scattered data would be lost with the worker. A part is a chunk's
-                # (a group of bands at a million articles is 16 MB, more than dask lets a
-                # task carry without a warning).
-                with dask.config.set({LARGE_TASK: max(len(part) + 1, 10_000_000)}):
-                    return self.client.submit(_run_part, fn, part, key=_task_key(fn))
+        def submit(start: int) -> tuple[int, Any]:
+            """The task of the chunk from ``start``; where it ends."""
+            nonlocal size
+            end = min(start + size, len(items))
+            if narrow is None:
+                return end, self.client.submit(_run_chunk, fn, shared, start, end,
+                                               key=_task_key(fn))
+            chunk = items[start:end]
+            part = _packed((narrow(context, chunk), chunk))
+            # Later chunks are cut to carry about PART_BYTES (signing a million articles in
+            # the pool's chunks sent 54 MB a task); one item may carry more.
+            size = max(1, min(size, (end - start) * PART_BYTES // max(len(part), 1)))
+            # In the task, not scattered: a task whose worker dies runs again elsewhere,
+            # where scattered data would be lost with the worker.
+            return end, self.client.submit(_run_part, fn, part, key=_task_key(fn))
 
         out: list[R] = []
         pending: deque[tuple[int, Any]] = deque()
         ahead = TASKS_AHEAD * threads
         following = 0
-        while following < len(bounds) or pending:
-            while following < len(bounds) and len(pending) < ahead:
-                start, end = bounds[following]
-                pending.append((end, submit(start, end)))
-                following += 1
-            end, future = pending.popleft()
-            out.extend(pickle.loads(future.result()))
-            future.release()
-            if progress:
-                progress(end)
+        # Tasks are serialized on the client's event loop after submit returns, so dask's
+        # warning about large tasks is raised for the whole map: a part is one chunk's, and
+        # a single item (a group of bands at a million articles is 16 MB) may pass 10 MB.
+        with dask.config.set({LARGE_TASK: "1 GiB"}):
+            while following < len(items) or pending:
+                while following < len(items) and len(pending) < ahead:
+                    following, future = submit(following)
+                    pending.append((following, future))
+                end, future = pending.popleft()
+                out.extend(pickle.loads(future.result()))
+                future.release()
+                if progress:
+                    progress(end)
         return out
 
     def close(self) -> None:
