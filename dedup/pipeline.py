@@ -292,7 +292,7 @@ def _sign_blocks(context: tuple[Config, Signer, Sequence[Document], str | None],
         counts = np.asarray(words, dtype=np.int64)
         out.append(_Signed(
             counts, counts >= config.shingle.min_words,
-            signer.sign_many(_shingles_each(kept, config.shingle.size)),
+            signer.sign_ranges(*_shingle_ranges(kept, config.shingle.size)),
             _concatenate(keys, np.uint64), _concatenate(lengths, np.int32),
             np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)),
             np.fromiter(map(len, stems), dtype=np.int64, count=len(stems)), name))
@@ -308,16 +308,19 @@ def _sign_part(context: tuple[Config, Signer, Sequence[Document], str | None],
     return config, signer, Rows(documents, rows), folder
 
 
-def _shingles_each(hashes: list[np.ndarray], size: int) -> list[np.ndarray]:
+def _shingle_ranges(hashes: list[np.ndarray],
+                    size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`shingle_hashes` of each of several documents' word hashes, hashed in one pass
-    over all of them (a dozen numpy calls an article were 30 us); the shingles that span two
-    documents are left out."""
+    over all of them (a dozen numpy calls an article were 30 us): ``(values, starts, ends)``,
+    document ``i``'s being ``values[starts[i]:ends[i]]`` (the shingles that span two
+    documents lie between and belong to neither)."""
     if not hashes:
-        return []
+        empty = np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.uint32), empty, empty
     counts = np.fromiter(map(len, hashes), dtype=np.int64, count=len(hashes))
-    every = shingle_hashes(np.concatenate(hashes), size)
-    starts = (np.cumsum(counts) - counts).tolist()
-    return [every[s : s + max(n - size + 1, 0)] for s, n in zip(starts, counts.tolist())]
+    starts = np.cumsum(counts) - counts
+    return (shingle_hashes(np.concatenate(hashes), size), starts,
+            starts + np.maximum(counts - size + 1, 0))
 
 
 def _concatenate(arrays: list[np.ndarray], dtype: type[np.generic]) -> np.ndarray:

@@ -3,8 +3,9 @@
 datasketch's ``MinHash(num_perm, seed, scheme="affine32")`` maps each 32-bit input hash ``h``
 through the murmur3 finalizer and then ``a * h + b mod 2**32`` per permutation, and keeps the
 minimum. Updating one datasketch object per shingle costs a Python call per shingle (the
-bottleneck measured in MEASURED.md); here the same arithmetic runs over all of a document's
-shingles at once in numpy. ``tests/test_signatures.py`` checks the values against datasketch.
+bottleneck measured in MEASURED.md); here the same arithmetic runs in one compiled loop over
+many documents' shingles (:mod:`dedup.kernels`). ``tests/test_signatures.py`` checks the
+values against datasketch.
 """
 
 from __future__ import annotations
@@ -18,25 +19,6 @@ if TYPE_CHECKING:
     from datasketch import MinHash
 
 _U32 = np.uint32
-_EMPTY = np.iinfo(np.uint32).max
-# Rows of shingles processed at once: bounds the (rows x num_perm) temporary to 2 MiB at 256
-# permutations, so a 50 MB document signs in bounded memory and an article in one block.
-_CHUNK = 1 << 11
-#: Shingles :meth:`Signer.sign_many` permutes at once: an 8 MB temporary at 256
-#: permutations (4,096 and 16,384 were slower).
-_ROWS = 1 << 13
-
-
-def fmix32(values: np.ndarray) -> np.ndarray:
-    """The murmur3 32-bit finalizer, as datasketch applies it before permuting."""
-    with np.errstate(over="ignore"):
-        h = values.astype(_U32, copy=True)
-        h ^= h >> _U32(16)
-        h *= _U32(0x85EBCA6B)
-        h ^= h >> _U32(13)
-        h *= _U32(0xC2B2AE35)
-        h ^= h >> _U32(16)
-    return h
 
 
 def affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -56,60 +38,35 @@ class Signer:
         a, b = affine32_permutations(num_perm, seed)
         self.num_perm = num_perm
         self.seed = seed
-        self._a = np.asarray(a, dtype=_U32)
-        self._b = np.asarray(b, dtype=_U32)
+        self._a = np.ascontiguousarray(a, dtype=_U32)
+        self._b = np.ascontiguousarray(b, dtype=_U32)
 
     def sign(self, shingles: np.ndarray) -> np.ndarray:
-        """The signature (``num_perm`` uint32 minima) of a set of shingle hashes.
-
-        Repeated hashes are not removed first: they cannot change a minimum, and sorting
-        them out cost more than the repeats do. One temporary per block, added to in place:
-        a second one (``h * a + b``) made signing an article take half again as long."""
-        signature = np.full(self.num_perm, _EMPTY, dtype=_U32)
-        mixed = fmix32(shingles.astype(_U32, copy=False))
-        with np.errstate(over="ignore"):
-            for start in range(0, len(mixed), _CHUNK):
-                block = np.multiply(mixed[start : start + _CHUNK, None], self._a)
-                block += self._b
-                np.minimum(signature, block.min(axis=0), out=signature)
-        return signature
+        """The signature (``num_perm`` uint32 minima) of a set of shingle hashes (all ones
+        for an empty set). Repeated hashes cannot change a minimum and are not removed."""
+        return self.sign_ranges(shingles, np.zeros(1, dtype=np.int64),
+                                np.array([len(shingles)], dtype=np.int64))[0]
 
     def sign_many(self, sets: Sequence[np.ndarray]) -> np.ndarray:
-        """The signatures of several sets of shingle hashes, one row each, equal to
-        :meth:`sign` of each.
-
-        Consecutive sets of together at most :data:`_ROWS` shingles are permuted as one
-        ``(num_perm, shingles)`` array and each set's minima come from one ``reduceat``
-        along its rows: long contiguous rows suit numpy better than an article's few hundred
-        rows of ``num_perm`` (90 -> 46-60 us an article, one process). A larger set is signed
-        alone."""
-        out = np.full((len(sets), self.num_perm), _EMPTY, dtype=_U32)
+        """The signatures of several sets of shingle hashes, one row each."""
         sizes = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
-        group: list[int] = []
-        total = 0
-        for i, size in enumerate(sizes.tolist()):
-            if size > _ROWS:
-                out[i] = self.sign(sets[i])
-                continue
-            if not size:  # no minimum: reduceat would take a neighbour's
-                continue
-            if total + size > _ROWS:
-                self._sign_group(sets, group, sizes, out)
-                group, total = [], 0
-            group.append(i)
-            total += size
-        if group:
-            self._sign_group(sets, group, sizes, out)
-        return out
+        ends = np.cumsum(sizes)
+        values = np.concatenate(sets) if len(sets) else np.zeros(0, dtype=_U32)
+        return self.sign_ranges(values, ends - sizes, ends)
 
-    def _sign_group(self, sets: Sequence[np.ndarray], group: list[int], sizes: np.ndarray,
-                    out: np.ndarray) -> None:
-        mixed = fmix32(np.concatenate([sets[i] for i in group]).astype(_U32, copy=False))
-        starts = np.cumsum(sizes[group]) - sizes[group]
-        with np.errstate(over="ignore"):
-            block = np.multiply(self._a[:, None], mixed[None, :])
-            block += self._b[:, None]
-        out[group] = np.minimum.reduceat(block, starts, axis=1).T
+    def sign_ranges(self, values: np.ndarray, starts: np.ndarray,
+                    ends: np.ndarray) -> np.ndarray:
+        """The signatures of the sets ``values[starts[i]:ends[i]]``, one row each
+        (:func:`dedup.kernels.minhash_affine32`: about a quarter of what the same arithmetic
+        cost in numpy, 32-34 -> 9 us an article of 480 shingles). numba is imported here,
+        not with the module: a command that signs nothing should not wait for it."""
+        from .kernels import minhash_affine32
+
+        out = np.empty((len(starts), self.num_perm), dtype=_U32)
+        minhash_affine32(np.ascontiguousarray(values, dtype=_U32),
+                         np.ascontiguousarray(starts, dtype=np.int64),
+                         np.ascontiguousarray(ends, dtype=np.int64), self._a, self._b, out)
+        return out
 
     def datasketch(self, signature: np.ndarray) -> MinHash:
         """The signature as a datasketch ``MinHash`` (for datasketch's own LSH or estimates)."""

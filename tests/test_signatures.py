@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from dedup._reference import reference_signature
 from dedup.shingle import shingle_hashes, shingle_hashes64, word_hashes
-from dedup.signatures import _CHUNK, Signer, affine32_permutations
+from dedup.signatures import Signer, affine32_permutations
 
 
 def test_hashes_are_stable_across_runs_and_machines() -> None:
@@ -45,25 +45,34 @@ def test_vectorized_signature_equals_datasketch(shingles: list[int], num_perm: i
 
 
 @settings(deadline=None, max_examples=60)
-@given(sizes=st.lists(st.sampled_from([0, 1, 2, 7, 300, 2_000, 9_000]), max_size=12),
-       num_perm=st.sampled_from([1, 16, 256]), rows=st.sampled_from([1, 5, 1 << 13]),
+@given(sizes=st.lists(st.sampled_from([0, 1, 2, 7, 300, 2_000]), max_size=8),
+       num_perm=st.sampled_from([1, 16, 256]), gaps=st.lists(st.integers(0, 3), min_size=8,
+                                                            max_size=8),
        seed=st.integers(0, 2**16))
-def test_sets_signed_together_are_signed_alone(sizes: list[int], num_perm: int, rows: int,
-                                               seed: int) -> None:
-    # Empty sets, sets larger than a block, and blocks cut between any two sets.
-    from dedup import signatures
-
+def test_sets_signed_together_are_datasketchs(sizes: list[int], num_perm: int,
+                                              gaps: list[int], seed: int) -> None:
+    # Empty sets, sets one after another and sets with values between them that belong to
+    # none (the shingles spanning two documents), each against datasketch.
     rng = np.random.default_rng(seed)
     sets = [rng.integers(0, 2**32, size=size, dtype=np.uint32) for size in sizes]
+    pieces, starts, ends, at = [], [], [], 0
+    for values, gap in zip(sets, gaps):
+        pieces += [rng.integers(0, 2**32, size=gap, dtype=np.uint32), values]
+        starts.append(at + gap)
+        at += gap + len(values)
+        ends.append(at)
     signer = Signer(num_perm, seed)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(signatures, "_ROWS", rows)
-        together = signer.sign_many(sets)
-    assert together.dtype == np.uint32 and together.shape == (len(sets), num_perm)
-    assert together.tolist() == [signer.sign(s).tolist() for s in sets]
+    flat = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint32)
+    ranged = signer.sign_ranges(flat, np.array(starts, dtype=np.int64),
+                                np.array(ends, dtype=np.int64))
+    assert ranged.dtype == np.uint32 and ranged.shape == (len(sets), num_perm)
+    expected = [reference_signature(s.tolist(), num_perm, seed).tolist() if len(s)
+                else [2**32 - 1] * num_perm for s in sets]
+    assert ranged.tolist() == expected
+    assert signer.sign_many(sets).tolist() == expected
 
 
-def test_large_input_is_signed_in_chunks_with_the_same_result() -> None:
+def test_large_input_is_signed_with_the_same_result_as_its_halves() -> None:
     rng = np.random.default_rng(7)
     shingles = rng.integers(0, 2**32, size=200_000, dtype=np.uint32)
     signer = Signer(64, 1)
@@ -72,11 +81,10 @@ def test_large_input_is_signed_in_chunks_with_the_same_result() -> None:
     assert whole.tolist() == halves.tolist()
 
 
-def test_repeats_and_several_blocks_sign_as_datasketch_does() -> None:
-    # More shingles than one block holds, each one three times: repeats are not removed
-    # before the minimum, and blocks must not change it.
+def test_repeats_sign_as_datasketch_does() -> None:
+    # Each shingle three times: repeats are not removed before the minimum.
     rng = np.random.default_rng(11)
-    distinct = rng.integers(0, 2**32, size=_CHUNK + 500, dtype=np.uint32)
+    distinct = rng.integers(0, 2**32, size=3_000, dtype=np.uint32)
     repeated = np.concatenate([distinct, distinct[::-1], distinct])
     signer = Signer(32, 3)
     expected = reference_signature(distinct.tolist(), 32, 3).tolist()
@@ -113,9 +121,10 @@ def test_commands_do_not_import_datasketch() -> None:
 @given(st.lists(st.integers(0, 9), max_size=8), st.integers(1, 5))
 def test_shingles_of_documents_hashed_together_are_their_own(counts: list[int],
                                                              size: int) -> None:
-    from dedup.pipeline import _shingles_each
+    from dedup.pipeline import _shingle_ranges
 
     rng = np.random.default_rng(sum(counts) + size)
     hashes = [rng.integers(0, 2**64, size=n, dtype=np.uint64) for n in counts]
-    together = _shingles_each(hashes, size)
-    assert [s.tolist() for s in together] == [shingle_hashes(h, size).tolist() for h in hashes]
+    values, starts, ends = _shingle_ranges(hashes, size)
+    together = [values[s:e].tolist() for s, e in zip(starts, ends)]
+    assert together == [shingle_hashes(h, size).tolist() for h in hashes]
