@@ -33,17 +33,16 @@ import xxhash
 
 from .boilerplate import sentence_keys
 from .normalize import PlainFolds, plain_fold_points
-from .tokens import in_words, runs, sentence_lengths, tokenize_lazily
+from .tokens import _word_chars, sentence_lengths, tokenize_lazily
 from .vocabulary import Vocabulary
 
 _U64 = np.uint64
 #: Characters in one block at most (documents are cut into blocks below this; a longer
-#: document takes the per-document path). Bounds the tables of powers to 32 MB (a scan's
-#: blocks of 256 articles need about 15).
+#: document takes the per-document path). Bounds a block's arrays: its code points alone
+#: are 8 MB (a scan's blocks of 256 articles have about a million characters).
 MAX_CHARS = 1 << 21
-# The polynomial's base (odd, so invertible modulo 2**64) and its inverse.
+# The polynomial's base (odd).
 _BASE = 0x9E3779B97F4A7C15
-_INVERSE = pow(_BASE, -1, 1 << 64)
 
 
 @dataclass
@@ -63,26 +62,6 @@ class Features:
     # many of them each sentence has (int64).
     stems: np.ndarray | None = None
     sentence_stems: np.ndarray | None = None
-
-
-_POWERS = (np.ones(1, dtype=_U64), np.ones(1, dtype=_U64))
-
-
-def _powers(length: int) -> tuple[np.ndarray, np.ndarray]:
-    """``base**k`` and ``inverse**k`` modulo 2**64 for ``k <= length`` at least (grown by
-    doubling as blocks need them, so a small batch does not pay for the longest block)."""
-    global _POWERS
-    power, inverse = _POWERS  # one tuple: a thread sees both tables of one size
-    if len(power) <= length:
-        size = min(max(length + 1, 2 * len(power)), MAX_CHARS + 1)
-        tables = []
-        for value in (_BASE, _INVERSE):
-            steps = np.full(size, value, dtype=_U64)
-            steps[0] = 1
-            with np.errstate(over="ignore"):
-                tables.append(np.cumprod(steps, dtype=_U64))
-        power, inverse = _POWERS = (tables[0], tables[1])
-    return power, inverse
 
 
 @functools.cache
@@ -106,11 +85,15 @@ K = TypeVar("K")
 
 
 def warm_tables() -> None:
-    """Build the tables folding and tokenizing a block look up (about 75 ms), so that the
-    workers an engine forks afterwards inherit them rather than each building them again at
-    every stage."""
+    """Build the tables folding and tokenizing a block look up (about 75 ms) and load the
+    compiled kernels, so that the workers an engine forks afterwards inherit them rather
+    than each building them again at every stage."""
+    from . import kernels
+
     plain_fold_points(["."], origins=True)
     _classes()
+    _word_chars()
+    kernels.warm()
 
 
 @dataclass
@@ -210,17 +193,15 @@ def points_features(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary,
     np.cumsum(lengths + 1, out=doc_starts[1:])
     points = points[: max(int(doc_starts[-1]) - 1, 0)]  # without a last separator
 
-    inside = in_words(points)
-    starts, ends = runs(inside)
+    from . import kernels  # here: importing numba is for commands that sign, not for all
+
+    starts, ends = kernels.word_spans(points, _word_chars())
     first_word = np.searchsorted(starts, doc_starts)  # per document, and the total
 
     # The words strung together with one space after each, as " ".join() strings them.
-    sizes = ends - starts
     spaced_at = np.zeros(len(starts) + 1, dtype=np.int64)
-    np.cumsum(sizes + 1, out=spaced_at[1:])
-    chars = np.flatnonzero(inside)
-    spaced = np.full(int(spaced_at[-1]), 0x20, dtype=np.uint32)
-    spaced[chars - np.repeat(starts - spaced_at[:-1], sizes)] = points[chars]
+    np.cumsum(ends - starts + 1, out=spaced_at[1:])
+    spaced = kernels.spaced_words(points, starts, ends, spaced_at)
     text = spaced.tobytes().decode("utf-32-le")
 
     numbers = _numbers(points, starts, ends, text, spaced_at, vocab)
@@ -281,15 +262,10 @@ def _numbers(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, text: str
 
 def _keys(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """The key of each word ``points[starts:ends]``: the polynomial of its characters in
-    the base, modulo 2**64, with its length in bits 48 and up (from prefix sums: the sum
-    over a word, shifted back to power 0 by the inverse)."""
-    power, inverse = _powers(len(points))
-    with np.errstate(over="ignore"):
-        prefix = np.zeros(len(points) + 1, dtype=_U64)
-        np.cumsum(points.astype(_U64) * power[: len(points)], out=prefix[1:])
-        keys: np.ndarray = (prefix[ends] - prefix[starts]) * inverse[starts]
-        keys ^= (ends - starts).astype(_U64) << _U64(48)
-    return keys
+    the base, modulo 2**64, with its length in bits 48 and up."""
+    from . import kernels
+
+    return kernels.polynomial_keys(points, starts, ends, np.uint64(_BASE))
 
 
 def word_keys(words: Sequence[str]) -> np.ndarray:
@@ -326,31 +302,10 @@ def _sentences(points: np.ndarray, starts: np.ndarray, doc_starts: np.ndarray,
     unless no word is before or after it in its document, it follows an earlier break with
     no word between, or it starts with a period after an abbreviation, an initial or an
     ordinal."""
-    punct, closer, space = _classes()
-    puncts, punct_ends = runs(punct[points])
-    closers, closer_ends = runs(closer[points])
-    # Where the closers that follow a run end (the run's end if none follow it).
-    at = np.searchsorted(closers, punct_ends)
-    found = at < len(closers)
-    follows = np.zeros(len(puncts), dtype=bool)
-    follows[found] = closers[at[found]] == punct_ends[found]
-    after = punct_ends.copy()
-    after[follows] = closer_ends[at[follows]]
-    padded = np.append(space[points], False)  # nothing follows the last character
-    matched = puncts[padded[after]]
-    lines = np.flatnonzero(points == 0x0A)
-    where = np.concatenate((matched, lines))
-    period = np.concatenate((points[matched] == 0x2E, np.zeros(len(lines), dtype=bool)))
-    order = np.argsort(where, kind="stable")
-    where, period = where[order], period[order]
+    from . import kernels
 
-    following = np.searchsorted(starts, where)  # words before the end, in the block
-    doc = np.searchsorted(doc_starts, where, side="right") - 1
-    local = following - first_word[doc]
-    keep = (local > 0) & (following < first_word[doc + 1])
-    if len(numbers):
-        keep &= ~(period & vocab.no_break[numbers[np.maximum(following - 1, 0)]])
-    # Breaks and the starts of documents with words; equal ones (a break right after
-    # another, no word between) are one.
-    bounds = np.unique(np.concatenate((following[keep], first_word)))
+    punct, closer, space = _classes()
+    no_break = vocab.no_break[numbers] if len(numbers) else np.zeros(0, dtype=bool)
+    bounds = kernels.sentence_bounds(points, punct, closer, space, starts, doc_starts,
+                                     first_word, no_break)
     return bounds[:-1], bounds[1:]

@@ -49,3 +49,173 @@ def minhash_affine32(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, a
             for p in range(perms):
                 row[p] = min(row[p], np.uint32(a[p] * mixed + b[p]))
 
+
+@njit(cache=True, nogil=True)
+def word_spans(points: np.ndarray,
+               word_chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+    """``(starts, ends)`` of the words of ``points`` (code points of the Basic Multilingual
+    Plane): the maximal runs of characters that ``word_chars`` marks, joined across an
+    apostrophe (0x27) that has a word character on both sides, as the regex
+    ``\\w+(?:'\\w+)*`` finds them."""
+    n = len(points)
+    count = 0
+    inside = False
+    for i in range(n):
+        now = _inside(points, word_chars, i, n)
+        count += now and not inside
+        inside = now
+    starts = np.empty(count, dtype=np.int64)
+    ends = np.empty(count, dtype=np.int64)
+    w = -1
+    inside = False
+    for i in range(n):
+        now = _inside(points, word_chars, i, n)
+        if now and not inside:
+            w += 1
+            starts[w] = i
+        elif inside and not now:
+            ends[w] = i
+        inside = now
+    if inside:
+        ends[w] = n
+    return starts, ends
+
+
+@njit(cache=True, nogil=True)
+def polynomial_keys(points: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                    base: np.uint64) -> np.ndarray:  # pragma: no cover - compiled
+    """The key of each word ``points[starts[w]:ends[w]]``: the polynomial of its characters
+    in ``base`` modulo 2**64 (character ``j`` times ``base**j``), with its length in bits 48
+    and up (see :mod:`dedup.batch`)."""
+    keys = np.empty(len(starts), dtype=np.uint64)
+    for w in range(len(starts)):
+        key = np.uint64(0)
+        power = np.uint64(1)
+        for i in range(starts[w], ends[w]):
+            key += np.uint64(points[i]) * power
+            power *= base
+        keys[w] = key ^ (np.uint64(ends[w] - starts[w]) << np.uint64(48))
+    return keys
+
+
+@njit(cache=True, nogil=True)
+def spaced_words(points: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                 spaced_at: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """The words ``points[starts[w]:ends[w]]`` strung together with a space after each, word
+    ``w`` at ``spaced_at[w]``."""
+    out = np.full(spaced_at[-1], 0x20, dtype=np.uint32)
+    for w in range(len(starts)):
+        at = spaced_at[w]
+        for i in range(starts[w], ends[w]):
+            out[at] = points[i]
+            at += 1
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _inside(points: np.ndarray, word_chars: np.ndarray, i: int,
+            n: int) -> bool:  # pragma: no cover - compiled
+    if word_chars[points[i]]:
+        return True
+    return (points[i] == 0x27 and 0 < i < n - 1 and word_chars[points[i - 1]]
+            and word_chars[points[i + 1]])
+
+
+@njit(cache=True, nogil=True)
+def table_get(keys: np.ndarray, slots: np.ndarray, values: np.ndarray, bits: int,
+              zero: int) -> np.ndarray:  # pragma: no cover - compiled
+    """The value of each key in an open-addressing table with linear probing (``slots``
+    holds the keys, 0 for empty, a key's home slot the top ``bits`` bits of its product
+    with the golden ratio; key 0 is kept apart, its value ``zero``); -1 where a key is
+    absent (see :class:`dedup.vocabulary._KeyTable`)."""
+    out = np.empty(len(keys), dtype=np.int64)
+    mask = (1 << bits) - 1
+    shift = np.uint64(64 - bits)
+    for i in range(len(keys)):
+        key = keys[i]
+        if key == 0:
+            out[i] = zero
+            continue
+        slot = np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> shift)
+        out[i] = -1
+        while slots[slot] != 0:
+            if slots[slot] == key:
+                out[i] = values[slot]
+                break
+            slot = (slot + 1) & mask
+    return out
+
+
+@njit(cache=True, nogil=True)
+def sentence_bounds(points: np.ndarray, punct: np.ndarray, closer: np.ndarray,
+                    space: np.ndarray, starts: np.ndarray, doc_starts: np.ndarray,
+                    first_word: np.ndarray, no_break: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """The word indices at which the sentences of a block of documents start, and the
+    number of words after the last (see :func:`dedup.batch._sentences`, which documents the
+    rule): ``points`` are the documents' code points, ``doc_starts`` where each begins (and
+    where the block ends), ``starts`` where each word begins, ``first_word`` each document's
+    first word (and the number of words), ``no_break[w]`` whether a period after word ``w``
+    does not end a sentence; ``punct``, ``closer`` and ``space`` mark sentence-end
+    punctuation, closing quotes and brackets, and white space."""
+    n = len(points)
+    docs = len(doc_starts) - 1
+    out = np.empty(len(starts) + len(first_word), dtype=np.int64)
+    out[0] = first_word[0]
+    count = 1
+    doc = 0
+    word = 0  # the first word starting at or after position i
+    i = 0
+    while i < n:
+        c = points[i]
+        end = False
+        period = False
+        following = i + 1
+        if c == 0x0A:
+            end = True
+        elif punct[c]:
+            j = i + 1
+            while j < n and punct[points[j]]:
+                j += 1
+            k = j
+            while k < n and closer[points[k]]:
+                k += 1
+            end = k < n and space[points[k]]
+            period = c == 0x2E
+            following = j
+        if end:
+            while doc + 1 < docs and doc_starts[doc + 1] <= i:
+                doc += 1
+                if first_word[doc] != out[count - 1]:
+                    out[count] = first_word[doc]
+                    count += 1
+            while word < len(starts) and starts[word] < i:
+                word += 1
+            if (first_word[doc] < word < first_word[doc + 1]
+                    and not (period and no_break[word - 1]) and word != out[count - 1]):
+                out[count] = word
+                count += 1
+        i = following
+    for d in range(doc + 1, len(first_word)):
+        if first_word[d] != out[count - 1]:
+            out[count] = first_word[d]
+            count += 1
+    return out[:count].copy()
+
+
+def warm() -> None:
+    """Load every kernel for the argument types the pipeline passes (from the cache, or by
+    compiling it), so that the workers an engine forks afterwards inherit them rather than
+    each loading them again at every stage."""
+    points = np.array([0x61, 0x2E, 0x20, 0x0A], dtype=np.uint32)
+    table = np.zeros(0x10000, dtype=bool)
+    one = np.ones(1, dtype=np.int64)
+    zero = np.zeros(1, dtype=np.int64)
+    flags = np.zeros(1, dtype=bool)
+    minhash_affine32(points, zero, one, points, points, np.empty((1, 4), dtype=np.uint32))
+    word_spans(points, table)
+    polynomial_keys(points, zero, one, np.uint64(3))
+    spaced_words(points, zero, one, np.array([0, 2], dtype=np.int64))
+    table_get(np.ones(1, dtype=np.uint64), np.zeros(4, dtype=np.uint64),
+              np.zeros(4, dtype=np.int64), 2, -1)
+    sentence_bounds(points, table, table, table, zero, np.array([0, 5], dtype=np.int64),
+                    np.array([0, 1], dtype=np.int64), flags)

@@ -119,19 +119,10 @@ class _KeyTable:
 
     def get(self, keys: np.ndarray) -> np.ndarray:
         """The number of each key, -1 where it is not in the table."""
-        found = np.full(len(keys), -1, dtype=np.int64)
-        zero = keys == 0
-        found[zero] = self.zero
-        todo = np.flatnonzero(~zero)
-        slot = self._home(keys[todo])
-        mask = (1 << self.bits) - 1
-        while len(todo):
-            held = self.keys[slot]
-            hit = held == keys[todo]
-            found[todo[hit]] = self.values[slot[hit]]
-            going = ~hit & (held != 0)
-            todo, slot = todo[going], (slot[going] + 1) & mask
-        return found
+        from .kernels import table_get  # numba: for the commands that look words up
+
+        return table_get(np.ascontiguousarray(keys, dtype=np.uint64), self.keys, self.values,
+                         self.bits, self.zero)
 
     def put(self, keys: np.ndarray, values: np.ndarray) -> None:
         """Store distinct keys that are not in the table yet (it doubles rather than be more
