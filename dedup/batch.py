@@ -236,17 +236,19 @@ def _sentence_keys(text: str, spaced: np.ndarray, spaced_at: np.ndarray, first: 
     """The key of each sentence ``[first, last)`` (word indices) of ``min_words`` words or
     more, as :func:`dedup.boilerplate.sentence_keys` gives it: xxh3 of its words joined by
     spaces, in UTF-8 (``text`` is all words so joined; ``spaced`` its code points)."""
+    from . import kernels
+
     keys = np.zeros(len(first), dtype=np.uint64)
     long = np.flatnonzero(last - first >= min_words)
     if len(long):
-        # Byte offsets of the spaced words in UTF-8 (1 to 3 bytes a character here).
-        width = 1 + (spaced >= 0x80).astype(np.int64) + (spaced >= 0x800)
-        byte_at = np.zeros(len(spaced) + 1, dtype=np.int64)
-        np.cumsum(width, out=byte_at[1:])
+        # Where each long sentence begins and ends (without the space after) in UTF-8.
+        bounds = np.empty(2 * len(long), dtype=np.int64)
+        bounds[0::2] = spaced_at[first[long]]
+        bounds[1::2] = spaced_at[last[long]] - 1
+        offsets = kernels.utf8_offsets(spaced, bounds).tolist()
         view = memoryview(text.encode("utf-8"))
         digest = xxhash.xxh3_64_intdigest
-        begin = byte_at[spaced_at[first[long]]].tolist()
-        end = byte_at[spaced_at[last[long]] - 1].tolist()  # without the space after
+        begin, end = offsets[0::2], offsets[1::2]
         keys[long] = [digest(view[b:e]) or 1 for b, e in zip(begin, end)]
     return keys
 

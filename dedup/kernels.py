@@ -202,6 +202,114 @@ def sentence_bounds(points: np.ndarray, punct: np.ndarray, closer: np.ndarray,
     return out[:count].copy()
 
 
+
+@njit(cache=True, nogil=True)
+def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
+               replace_start: np.ndarray, replace_chars: np.ndarray, checks: np.ndarray,
+               origins: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                       np.ndarray]:  # pragma: no cover - compiled
+    """:func:`dedup.normalize.plain_fold` of texts given as their code points one after
+    another (``sizes`` of them each): ``(plain, points, mapped, origin, replaced)``.
+
+    A character ``c`` of the Basic Multilingual Plane becomes ``replace_chars[
+    replace_start[c]:][:replace_length[c]]`` when ``replace_length[c] >= 0`` (typography,
+    dropped invisibles), else stays itself. A text is plain when, once so mapped, none of its
+    characters is beyond the plane or flagged ``1`` in ``checks`` (bits 16 and up), it does
+    not have both a flag-2 and a flag-4 character (``&`` and ``;``), and no hyphen is
+    followed by spaces and then a line break. ``points`` are the plain texts' mapped
+    characters casefolded through ``checks`` (its low 16 bits), each text followed by a NUL;
+    ``mapped`` per text how many characters mapping gave (for a text that is not plain, up
+    to where that was found); with ``origins``, ``origin`` gives each character of
+    ``points`` its index in its text (NULs -1); ``replaced`` per text whether any character
+    was mapped (up to where a text was found not plain)."""
+    count = len(sizes)
+    plain = np.ones(count, dtype=np.bool_)
+    replaced = np.zeros(count, dtype=np.bool_)
+    mapped = np.zeros(count, dtype=np.int64)
+    at = 0
+    for t in range(count):
+        bad = False
+        amp = False
+        semi = False
+        hyphen = False
+        length = 0
+        for i in range(at, at + sizes[t]):
+            c = raw[i]
+            if c > 0xFFFF:
+                bad = True
+                break
+            first = -1
+            k = replace_length[c]
+            if k >= 0:
+                replaced[t] = True
+                first = replace_start[c]
+            else:
+                k = 1
+            for j in range(k):
+                m = c if first < 0 else replace_chars[first + j]
+                flags = checks[m] >> 16
+                bad |= (flags & 1) != 0
+                amp |= (flags & 2) != 0
+                semi |= (flags & 4) != 0
+                if m == 0x2D:
+                    hyphen = True
+                elif m == 0x0A and hyphen:
+                    bad = True
+                elif m != 0x20:
+                    hyphen = False
+            length += k
+        plain[t] = not (bad or (amp and semi))
+        mapped[t] = length
+        at += sizes[t]
+    total = 0
+    for t in range(count):
+        if plain[t]:
+            total += mapped[t] + 1
+    points = np.empty(total, dtype=np.uint32)
+    origin = np.empty(total if origins else 0, dtype=np.int64)
+    at = 0
+    out = 0
+    for t in range(count):
+        if plain[t]:
+            for i in range(at, at + sizes[t]):
+                c = raw[i]
+                k = replace_length[c]
+                if k < 0:
+                    points[out] = checks[c] & 0xFFFF
+                    if origins:
+                        origin[out] = i - at
+                    out += 1
+                    continue
+                first = replace_start[c]
+                for j in range(k):
+                    points[out] = checks[replace_chars[first + j]] & 0xFFFF
+                    if origins:
+                        origin[out] = i - at
+                    out += 1
+            points[out] = 0
+            if origins:
+                origin[out] = -1
+            out += 1
+        at += sizes[t]
+    return plain, points, mapped, origin, replaced
+
+
+@njit(cache=True, nogil=True)
+def utf8_offsets(points: np.ndarray,
+                 positions: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Where each of ``positions`` (ascending indices into the code points ``points``, all
+    of the Basic Multilingual Plane) falls in their UTF-8 encoding."""
+    out = np.empty(len(positions), dtype=np.int64)
+    at = 0
+    size = 0
+    for p in range(len(positions)):
+        while at < positions[p]:
+            c = points[at]
+            size += 1 if c < 0x80 else (2 if c < 0x800 else 3)
+            at += 1
+        out[p] = size
+    return out
+
 def warm() -> None:
     """Load every kernel for the argument types the pipeline passes (from the cache, or by
     compiling it), so that the workers an engine forks afterwards inherit them rather than
@@ -219,3 +327,9 @@ def warm() -> None:
               np.zeros(4, dtype=np.int64), 2, -1)
     sentence_bounds(points, table, table, table, zero, np.array([0, 5], dtype=np.int64),
                     np.array([0, 1], dtype=np.int64), flags)
+    lengths = np.full(0x10000, -1, dtype=np.int64)
+    codes = np.zeros(0x10000, dtype=np.uint32)
+    utf8_offsets(points, one)
+    for origins in (False, True):
+        plain_fold(points, np.array([4], dtype=np.int64), lengths, lengths, points, codes,
+                   origins)

@@ -947,58 +947,47 @@ class PlainFolds:
 
 
 def plain_fold_points(texts: Sequence[str], origins: bool = False) -> PlainFolds:
-    """:func:`plain_fold` of each of ``texts``, as code points: the typography mapped text by
-    text, then the checks and the casefold as one lookup in a table for all of them
-    (:func:`_plain_checks`; for text that passes the checks, the casefold maps one character
+    """:func:`plain_fold` of each of ``texts``, as code points: the typography mapped, the
+    checks and the casefold in one compiled pass over all of them
+    (:func:`dedup.kernels.plain_fold`, with :func:`_plain_replacements` and
+    :func:`_plain_checks`; for text that passes the checks, the casefold maps one character
     to one). With ``origins``, what :func:`fold_origins` gives for each plain text's
-    :func:`plain_fold_marked`. Equal to them one by one (``tests/test_batch.py``); the two
-    regex searches and the casefold per article were half of what folding it cost."""
-    noted: list[Replaced] = []
-    mapped = []
-    for text in texts:
-        replaced: Replaced | None = [] if origins else None
-        mapped.append(_plain_map(text, replaced))
-        if replaced is not None:
-            noted.append(replaced)
-    sizes = np.fromiter(map(len, mapped), dtype=np.int64, count=len(mapped))
-    points = np.frombuffer("".join(m + "\x00" for m in mapped).encode("utf-32-le"),
-                           dtype=np.uint32)
-    ends = np.cumsum(sizes + 1)  # after each text's NUL
-    starts = ends - sizes - 1
-    bad = np.zeros(len(texts), dtype=bool)
-    if len(points) and int(points.max()) > 0xFFFF:  # beyond the BMP: special
-        astral = points > 0xFFFF
-        bad |= np.logical_or.reduceat(astral, starts)
-        points = np.where(astral, 0, points)
-    looked = _plain_checks()[points]
-    if len(texts):
-        flags = np.bitwise_or.reduceat(looked >> 16, starts)
-        bad |= ((flags & _BAD) != 0) | ((flags & (_AMP | _SEMI)) == (_AMP | _SEMI))
-        bad |= _hyphen_breaks(points, ends)
-    plain = ~bad
-    folded = (looked & 0xFFFF).astype(np.uint32)
-    if bad.any():
-        folded = folded[np.repeat(plain, sizes + 1)]
+    :func:`plain_fold_marked`. Equal to them one by one (``tests/test_batch.py``); a regex
+    substitution, two regex searches and the casefold per article were most of what folding
+    it cost."""
+    from . import kernels  # numba: for the commands that fold many texts
+
+    sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    raw = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    replace_length, replace_start, replace_chars = _plain_replacements()
+    plain, points, mapped, origin, replaced = kernels.plain_fold(
+        raw, sizes, replace_length, replace_start, replace_chars, _plain_checks(), origins)
     found = None
     if origins:
-        found = [fold_origins(len(text), replaced)
-                 for text, replaced, keep in zip(texts, noted, plain.tolist()) if keep]
-    return PlainFolds(plain, folded, sizes[plain], found)
+        found = []
+        ends = np.cumsum(mapped[plain] + 1)
+        for end, length, noted in zip(ends.tolist(), mapped[plain].tolist(),
+                                      replaced[plain].tolist()):
+            found.append(origin[end - length - 1 : end - 1] if noted else None)
+    return PlainFolds(plain, points, mapped[plain], found)
 
 
-def _hyphen_breaks(mapped: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Per text (ending before ``ends`` in ``mapped``): whether :data:`_HYPHEN_BREAK` matches
-    it, that is whether the first character after a hyphen that is not a space is a line
-    break."""
-    out = np.zeros(len(ends), dtype=bool)
-    after = np.flatnonzero(mapped == 0x2D) + 1  # a NUL ends every text: never past the end
-    spaced = mapped[after] == 0x20
-    while spaced.any():  # as many rounds as the longest run of spaces after a hyphen
-        after[spaced] += 1
-        spaced[spaced] = mapped[after[spaced]] == 0x20
-    hits = after[mapped[after] == 0x0A]
-    out[np.searchsorted(ends, hits, side="right")] = True
-    return out
+@functools.cache
+def _plain_replacements() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_plain_table` as arrays for :func:`dedup.kernels.plain_fold`: per BMP
+    character the length of what replaces it (-1: not replaced, 0: dropped) and where that
+    starts in the third array, the replacements' code points one after another."""
+    table = _plain_table()
+    length = np.full(0x10000, -1, dtype=np.int64)
+    start = np.zeros(0x10000, dtype=np.int64)
+    chars: list[int] = []
+    for cp, replacement in sorted(table.items()):
+        codes = [ord(c) for c in replacement or ""]
+        if cp > 0xFFFF or any(code > 0xFFFF for code in codes):  # pragma: no cover - table
+            raise AssertionError("the plain table maps only within the BMP")
+        length[cp], start[cp] = len(codes), len(chars)
+        chars += codes
+    return length, start, np.array(chars, dtype=np.uint32)
 
 
 def normalize(text: str) -> Normalized:

@@ -92,7 +92,9 @@ def test_folds_of_many_texts_are_plain_fold_of_each(given: list[str]) -> None:
 
 def test_folding_rejects_what_plain_fold_rejects() -> None:
     given = ["Ende-\nWort", "Ende-  \n Wort", "a - b", "Text-", "x &amp; y", "a & b; c",
-             "a & b", "<p>", "a\rb", "Stra\u00dfe \ufb01", "\U0001f600", "", "a\x00b."]
+             "a & b", "<p>", "a\rb", "Stra\u00dfe \ufb01", "\U0001f600", "", "a\x00b.",
+             "Ende-.\nWort", "a-b\nc", "a\u2013\n", "a-\u00ad\nb", "a-\u00a0\nb", "-", "\n-",
+             "a \U0001f600 b-\n"]
     assert plain_fold_points(given).plain.tolist() == \
         [plain_fold(text) is not None for text in given]
 
