@@ -351,6 +351,31 @@ def test_exact_runs_match_reference(a: np.ndarray, b: np.ndarray, seed: int) -> 
     assert exact_runs(a, b, seed) == exact_runs_reference(a, b, seed)
 
 
+repeated_ids = st.tuples(st.lists(st.integers(0, 2), min_size=1, max_size=12),
+                         st.integers(1, 60), st.lists(st.integers(0, 2), max_size=30)).map(
+    lambda t: np.asarray(t[0] * t[1] + t[2], np.uint64))
+
+
+@settings(deadline=None, max_examples=300)
+@given(repeated_ids, repeated_ids, st.integers(1, 3))
+def test_exact_runs_match_reference_when_seeds_repeat_often(a: np.ndarray, b: np.ndarray,
+                                                           seed: int) -> None:
+    # A phrase repeated up to 60 times: seeds found far more than 32 times in b, long runs
+    # beyond the first 32, and runs cut by others into free stretches of equal length.
+    assert exact_runs(a, b, seed) == exact_runs_reference(a, b, seed)
+
+
+def test_exact_runs_cut_to_the_first_of_equal_free_stretches() -> None:
+    # Found by a random search: a run that others leave two free stretches of one length.
+    a = [1, 0, 1, 2, 1, 2, 0, 0, 1, 0, 0, 0, 1, 1, 0, 1, 2, 2, 0, 0, 1, 2, 0, 1, 1, 2, 2, 2, 2,
+         1, 2, 1, 2, 1, 0, 0, 1, 2, 0, 1, 0]
+    b = [0, 0, 0, 0, 0, 1, 0, 0, 2, 2, 1, 2, 2, 0, 0, 1, 2, 0, 1, 0, 1, 1, 2, 0, 0, 1, 0, 0, 1,
+         2, 2, 0, 1, 0, 2, 1, 1, 1, 0, 2, 2, 1, 2, 1, 0, 1, 1, 2, 1, 0, 0, 1, 1, 1, 2, 1, 2, 0,
+         2, 0, 2, 1, 2, 1, 2]
+    ids_a, ids_b = np.asarray(a, np.uint64), np.asarray(b, np.uint64)
+    assert exact_runs(ids_a, ids_b, 1) == exact_runs_reference(ids_a, ids_b, 1)
+
+
 def test_exact_runs_match_reference_on_real_copies() -> None:
     texts = [json.loads(line)["text"] for line in
              (ROOT / "tests" / "data" / "gnad_sample.jsonl").read_text("utf-8").splitlines()]
