@@ -43,6 +43,8 @@ _U64 = np.uint64
 MAX_CHARS = 1 << 21
 # The polynomial's base (odd).
 _BASE = 0x9E3779B97F4A7C15
+_ALL_BUT_SPACE = np.ones(0x10000, dtype=bool)
+_ALL_BUT_SPACE[0x20] = False
 
 
 @dataclass
@@ -195,16 +197,17 @@ def points_features(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary,
 
     from . import kernels  # here: importing numba is for commands that sign, not for all
 
-    starts, ends = kernels.word_spans(points, _word_chars())
+    # The words, their keys, and the words strung together with one space after each, as
+    # " ".join() strings them.
+    starts, ends, keyed, spaced = kernels.words(points, _word_chars(), np.uint64(_BASE))
     first_word = np.searchsorted(starts, doc_starts)  # per document, and the total
-
-    # The words strung together with one space after each, as " ".join() strings them.
     spaced_at = np.zeros(len(starts) + 1, dtype=np.int64)
     np.cumsum(ends - starts + 1, out=spaced_at[1:])
-    spaced = kernels.spaced_words(points, starts, ends, spaced_at)
     text = spaced.tobytes().decode("utf-32-le")
 
-    numbers = _numbers(points, starts, ends, text, spaced_at, vocab)
+    # A word not seen before is cut from the words spaced.
+    numbers = vocab.lookup_keys(keyed,
+                                lambda w: text[spaced_at[w] : spaced_at[w + 1] - 1])
     first, last = _sentences(points, starts, doc_starts, first_word, numbers, vocab)
     counts = last - first
     keys = None if min_words is None else _sentence_keys(text, spaced, spaced_at, first, last,
@@ -253,26 +256,11 @@ def _sentence_keys(text: str, spaced: np.ndarray, spaced_at: np.ndarray, first: 
     return keys
 
 
-def _numbers(points: np.ndarray, starts: np.ndarray, ends: np.ndarray, text: str,
-             spaced_at: np.ndarray, vocab: Vocabulary) -> np.ndarray:
-    """The vocabulary numbers of the words ``[starts, ends)`` of ``points``, looked up by
-    their keys; a word not seen before is cut from ``text`` (the words spaced, word ``w``
-    at ``spaced_at[w]``) and added."""
-    keys = _keys(points, starts, ends)
-    return vocab.lookup_keys(keys, lambda w: text[spaced_at[w] : spaced_at[w + 1] - 1])
-
-
-def _keys(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The key of each word ``points[starts:ends]``: the polynomial of its characters in
-    the base, modulo 2**64, with its length in bits 48 and up."""
-    from . import kernels
-
-    return kernels.polynomial_keys(points, starts, ends, np.uint64(_BASE))
-
-
 def word_keys(words: Sequence[str]) -> np.ndarray:
     """The keys :func:`points_features` looks ``words`` up by (words of BMP characters,
     shorter than a block; for checking that distinct words get distinct keys)."""
+    from . import kernels
+
     out = []
     first = 0
     while first < len(words):
@@ -283,10 +271,11 @@ def word_keys(words: Sequence[str]) -> np.ndarray:
         if last == first:
             raise ValueError(f"a word of {len(words[first])} characters is longer than a block")
         part = words[first:last]
+        if any(" " in word or not word for word in part):
+            raise ValueError("words are not empty and have no space")
         points = np.frombuffer(" ".join(part).encode("utf-32-le"), dtype=np.uint32)
-        sizes = np.fromiter(map(len, part), dtype=np.int64, count=len(part))
-        starts = np.cumsum(sizes + 1) - sizes - 1
-        out.append(_keys(points, starts, starts + sizes))
+        # Every character a word character but the space: the words as given.
+        out.append(kernels.words(points, _ALL_BUT_SPACE, np.uint64(_BASE))[2])
         first = last
     return np.concatenate(out) if out else np.zeros(0, dtype=_U64)
 

@@ -51,74 +51,54 @@ def minhash_affine32(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, a
 
 
 @njit(cache=True, nogil=True)
-def word_spans(points: np.ndarray,
-               word_chars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
-    """``(starts, ends)`` of the words of ``points`` (code points of the Basic Multilingual
-    Plane): the maximal runs of characters that ``word_chars`` marks, joined across an
+def words(points: np.ndarray, word_chars: np.ndarray, base: np.uint64,
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """The words of ``points`` (code points of the Basic Multilingual Plane) in one pass:
+    ``(starts, ends, keys, spaced)``.
+
+    A word is a maximal run of characters that ``word_chars`` marks, joined across an
     apostrophe (0x27) that has a word character on both sides, as the regex
-    ``\\w+(?:'\\w+)*`` finds them."""
+    ``\\w+(?:'\\w+)*`` finds them. Its key is the polynomial of its characters in ``base``
+    modulo 2**64 (character ``j`` times ``base**j``) with its length in bits 48 and up (see
+    :mod:`dedup.batch`). ``spaced`` is the words strung together with a space after each."""
     n = len(points)
-    count = 0
-    inside = False
-    for i in range(n):
-        now = _inside(points, word_chars, i, n)
-        count += now and not inside
-        inside = now
-    starts = np.empty(count, dtype=np.int64)
-    ends = np.empty(count, dtype=np.int64)
+    most = (n + 1) // 2  # words are separated by at least one character
+    starts = np.empty(most, dtype=np.int64)
+    ends = np.empty(most, dtype=np.int64)
+    keys = np.empty(most, dtype=np.uint64)
+    spaced = np.empty(n + 1, dtype=np.uint32)
     w = -1
+    at = 0
     inside = False
+    key = np.uint64(0)
+    power = np.uint64(1)
     for i in range(n):
-        now = _inside(points, word_chars, i, n)
-        if now and not inside:
-            w += 1
-            starts[w] = i
-        elif inside and not now:
+        c = points[i]
+        now = word_chars[c] or (c == 0x27 and 0 < i < n - 1 and word_chars[points[i - 1]]
+                                and word_chars[points[i + 1]])
+        if now:
+            if not inside:
+                w += 1
+                starts[w] = i
+                key = np.uint64(0)
+                power = np.uint64(1)
+            key += np.uint64(c) * power
+            power *= base
+            spaced[at] = c
+            at += 1
+        elif inside:
             ends[w] = i
+            keys[w] = key ^ (np.uint64(i - starts[w]) << np.uint64(48))
+            spaced[at] = 0x20
+            at += 1
         inside = now
     if inside:
         ends[w] = n
-    return starts, ends
-
-
-@njit(cache=True, nogil=True)
-def polynomial_keys(points: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                    base: np.uint64) -> np.ndarray:  # pragma: no cover - compiled
-    """The key of each word ``points[starts[w]:ends[w]]``: the polynomial of its characters
-    in ``base`` modulo 2**64 (character ``j`` times ``base**j``), with its length in bits 48
-    and up (see :mod:`dedup.batch`)."""
-    keys = np.empty(len(starts), dtype=np.uint64)
-    for w in range(len(starts)):
-        key = np.uint64(0)
-        power = np.uint64(1)
-        for i in range(starts[w], ends[w]):
-            key += np.uint64(points[i]) * power
-            power *= base
-        keys[w] = key ^ (np.uint64(ends[w] - starts[w]) << np.uint64(48))
-    return keys
-
-
-@njit(cache=True, nogil=True)
-def spaced_words(points: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                 spaced_at: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """The words ``points[starts[w]:ends[w]]`` strung together with a space after each, word
-    ``w`` at ``spaced_at[w]``."""
-    out = np.full(spaced_at[-1], 0x20, dtype=np.uint32)
-    for w in range(len(starts)):
-        at = spaced_at[w]
-        for i in range(starts[w], ends[w]):
-            out[at] = points[i]
-            at += 1
-    return out
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _inside(points: np.ndarray, word_chars: np.ndarray, i: int,
-            n: int) -> bool:  # pragma: no cover - compiled
-    if word_chars[points[i]]:
-        return True
-    return (points[i] == 0x27 and 0 < i < n - 1 and word_chars[points[i - 1]]
-            and word_chars[points[i + 1]])
+        keys[w] = key ^ (np.uint64(n - starts[w]) << np.uint64(48))
+        spaced[at] = 0x20
+        at += 1
+    count = w + 1
+    return starts[:count].copy(), ends[:count].copy(), keys[:count].copy(), spaced[:at].copy()
 
 
 @njit(cache=True, nogil=True)
@@ -425,9 +405,7 @@ def warm() -> None:
     zero = np.zeros(1, dtype=np.int64)
     flags = np.zeros(1, dtype=bool)
     minhash_affine32(points, zero, one, points, points, np.empty((1, 4), dtype=np.uint32))
-    word_spans(points, table)
-    polynomial_keys(points, zero, one, np.uint64(3))
-    spaced_words(points, zero, one, np.array([0, 2], dtype=np.int64))
+    words(points, table, np.uint64(3))
     table_get(np.ones(1, dtype=np.uint64), np.zeros(4, dtype=np.uint64),
               np.zeros(4, dtype=np.int64), 2, -1)
     sentence_bounds(points, table, table, table, zero, np.array([0, 5], dtype=np.int64),

@@ -178,6 +178,19 @@ def test_each_thread_numbers_words_in_its_own_vocabulary() -> None:
         _same(found[n], news[n::4], 4)
 
 
+def test_word_keys_are_the_keys_blocks_look_words_up_by() -> None:
+    from dedup import kernels
+    from dedup.tokens import _word_chars, plain_words
+
+    rows = (ROOT / "tests" / "data" / "gnad_sample.jsonl").read_text("utf-8").splitlines()
+    texts = [json.loads(line)["text"] for line in rows]
+    folds = plain_fold_points(texts)
+    keys = kernels.words(folds.points, _word_chars(), np.uint64(batch._BASE))[2]
+    words = [w for text, plain in zip(texts, folds.plain) if plain
+             for w in (plain_words(text) or ([], []))[0]]
+    assert len(words) > 1000 and batch.word_keys(words).tolist() == keys.tolist()
+
+
 def test_distinct_words_get_distinct_keys() -> None:
     # A smaller run of benchmarks/perf/word_keys.py: every string of up to three characters,
     # 5,000 random strings of each length from 4 to 24, and the words of real news.
