@@ -56,36 +56,22 @@ def _pairs_of_twos(order: np.ndarray, starts: np.ndarray, sizes: np.ndarray,
 
 
 def band_pairs(column: np.ndarray, max_bucket: int) -> np.ndarray:
-    """Pairs ``i < j`` of rows whose value in one band is equal, as ``i * n + j`` codes.
+    """Pairs ``i < j`` of rows whose value in one band is equal, as ``i * n + j`` codes,
+    ascending.
 
     A bucket larger than ``max_bucket`` contributes only the pairs of its smallest row with
     every other row: all members still become connected (clusters form through that row),
     while the pair count stays linear in the bucket size.
     """
-    n = len(column)
+    from .kernels import band_codes  # numba: for the commands that pair documents
+
     # A band of a (documents, num_perm) matrix is strided: sorting reads it several times,
     # and one copy first made a band of a million articles 30 % faster.
-    order, starts, sizes = _buckets(np.ascontiguousarray(column))
-    codes = [_pairs_of_twos(order, starts, sizes, n)]
-
-    # Buckets of more than two rows, one numpy step per distinct bucket size rather than a
-    # Python step per bucket (the same codes as _band_pairs_reference, in another order; the
-    # caller sorts them). The buckets are put in order of size once: a mask of all buckets
-    # per size cost a third of a band at a million articles (hundreds of sizes).
-    many = np.flatnonzero(sizes > 2)
-    many = many[np.argsort(sizes[many], kind="stable")]
-    many_sizes = sizes[many]
-    cuts = np.flatnonzero(many_sizes[1:] != many_sizes[:-1]) + 1
-    for run in np.split(many, cuts) if len(many) else []:
-        size = int(sizes[run[0]])
-        first = starts[run]
-        members = np.sort(order[first[:, None] + np.arange(size)], axis=1).astype(np.int64)
-        if size > max_bucket:
-            codes.append((members[:, :1] * n + members[:, 1:]).ravel())
-        else:
-            rows, cols = np.triu_indices(size, k=1)
-            codes.append((members[:, rows] * n + members[:, cols]).ravel())
-    return np.concatenate(codes)
+    column = np.ascontiguousarray(column)
+    # The same codes as _band_pairs_reference, from one compiled pass over the sorted band
+    # (a numpy step per bucket size, a sort per step and a sort of the group's codes
+    # afterwards were 2.4 s and 1.5 s of a 100k scan's 7.2 s of candidates in one process).
+    return band_codes(stable_order(column), column, max_bucket)
 
 
 def _band_pairs_reference(column: np.ndarray, max_bucket: int) -> np.ndarray:
@@ -331,8 +317,9 @@ BANDS_PER_TASK = 4
 def _group_codes(context: tuple[np.ndarray, int, int],
                  groups: Sequence[range]) -> list[np.ndarray]:
     """For each group of bands: the codes of the pairs colliding in it, ascending, a code
-    once for every band it collides in. Runs in an engine's worker. The context's
-    signatures are the columns of bands ``first`` and up (all bands, or a part's)."""
+    once for every band it collides in (each band's ascending already: numpy's stable sort
+    merges the runs). Runs in an engine's worker. The context's signatures are the columns
+    of bands ``first`` and up (all bands, or a part's)."""
     signatures, first, max_bucket = context
     return [np.sort(np.concatenate([band_pairs(signatures[:, band - first], max_bucket)
                                     for band in group]), kind="stable")

@@ -395,6 +395,49 @@ def exact_runs(ka: np.ndarray, kb: np.ndarray, len_a: int, len_b: int, seed: int
     order = order[np.argsort(kept_a[order], kind="mergesort")]
     return kept_a[order], kept_b[order], kept_n[order]
 
+
+@njit(cache=True, nogil=True)
+def band_codes(order: np.ndarray, values: np.ndarray,
+               max_bucket: int) -> np.ndarray:  # pragma: no cover - compiled
+    """The pairs ``i < j`` of rows with equal values in one band, as ``i * n + j`` codes in
+    ascending order, given the rows in stable order of their values (``order``) and those
+    values (``values``, the column). A bucket of more than ``max_bucket`` rows gives the
+    pairs of its smallest row only (see :func:`dedup.candidates.band_pairs`).
+
+    Each row's pairs come from its own bucket, rows in ascending order and, the order being
+    stable, each bucket's rows too: the codes come out sorted, so the pairs of a group of
+    bands merge rather than sort."""
+    n = len(order)
+    position = np.empty(n, dtype=np.int64)  # of each row in order
+    end = np.empty(n, dtype=np.int64)  # of the bucket, by position
+    first = np.empty(n, dtype=np.int64)
+    count = 0
+    p = 0
+    while p < n:
+        q = p + 1
+        while q < n and values[order[q]] == values[order[p]]:
+            q += 1
+        size = q - p
+        if size > 1:
+            count += size - 1 if size > max_bucket else size * (size - 1) // 2
+        for k in range(p, q):
+            position[order[k]] = k
+            end[k] = q
+            first[k] = p
+        p = q
+    codes = np.empty(count, dtype=np.int64)
+    at = 0
+    for i in range(n):
+        p = position[i]
+        q = end[p]
+        if q - first[p] > max_bucket:
+            if p != first[p]:
+                continue
+        for k in range(p + 1, q):
+            codes[at] = i * n + order[k]
+            at += 1
+    return codes
+
 def warm() -> None:
     """Load every kernel for the argument types the pipeline passes (from the cache, or by
     compiling it), so that the workers an engine forks afterwards inherit them rather than
@@ -415,6 +458,7 @@ def warm() -> None:
     utf8_offsets(points, one)
     keys = np.array([1, 2], dtype=np.uint64)
     exact_runs(keys, keys, 3, 3, 2, 32)
+    band_codes(np.arange(2, dtype=np.int64), np.zeros(2, dtype=np.uint32), 50)
     for origins in (False, True):
         plain_fold(points, np.array([4], dtype=np.int64), lengths, lengths, points, codes,
                    origins)
