@@ -438,6 +438,27 @@ def band_codes(order: np.ndarray, values: np.ndarray,
             at += 1
     return codes
 
+
+@njit(cache=True, nogil=True)
+def shingle_hashes64(hashes: np.ndarray, size: int,
+                     multipliers: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """The 64-bit hash of every run of ``size`` consecutive words (see
+    :func:`dedup.shingle.shingle_hashes64`): the word hashes times their position's
+    multiplier, summed, through the splitmix64 finalizer (all modulo 2**64)."""
+    count = max(len(hashes) - size + 1, 0)
+    out = np.empty(count, dtype=np.uint64)
+    for i in range(count):
+        z = np.uint64(0)
+        for k in range(size):
+            z += hashes[i + k] * multipliers[k]
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+        out[i] = z
+    return out
+
 def warm() -> None:
     """Load every kernel for the argument types the pipeline passes (from the cache, or by
     compiling it), so that the workers an engine forks afterwards inherit them rather than
@@ -459,6 +480,7 @@ def warm() -> None:
     keys = np.array([1, 2], dtype=np.uint64)
     exact_runs(keys, keys, 3, 3, 2, 32)
     band_codes(np.arange(2, dtype=np.int64), np.zeros(2, dtype=np.uint32), 50)
+    shingle_hashes64(keys, 1, keys)
     for origins in (False, True):
         plain_fold(points, np.array([4], dtype=np.int64), lengths, lengths, points, codes,
                    origins)

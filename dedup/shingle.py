@@ -56,9 +56,19 @@ def mix64(values: np.ndarray) -> np.ndarray:
 
 
 def shingle_hashes64(hashes: np.ndarray, size: int) -> np.ndarray:
-    """64-bit hash of every run of ``size`` consecutive words (empty if fewer words)."""
+    """64-bit hash of every run of ``size`` consecutive words (empty if fewer words): their
+    hashes times :data:`_POSITION_MULTIPLIERS`, summed, through :func:`mix64`, in one
+    compiled pass (:func:`dedup.kernels.shingle_hashes64`; :func:`_shingle_hashes64_numpy`
+    is the reference)."""
+    from .kernels import shingle_hashes64 as compiled  # numba: for the commands that hash
+
     if size > len(_POSITION_MULTIPLIERS):
         raise ValueError(f"shingle size {size} is larger than {len(_POSITION_MULTIPLIERS)}")
+    return compiled(np.ascontiguousarray(hashes, dtype=_U64), size, _POSITION_MULTIPLIERS)
+
+
+def _shingle_hashes64_numpy(hashes: np.ndarray, size: int) -> np.ndarray:
+    """:func:`shingle_hashes64` in numpy, one pass per position: the oracle for its test."""
     count = len(hashes) - size + 1
     if count <= 0:
         return np.zeros(0, dtype=_U64)

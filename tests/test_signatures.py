@@ -21,6 +21,16 @@ def test_hashes_are_stable_across_runs_and_machines() -> None:
     assert shingle_hashes(ids, 3).tolist() == [1677120749, 257665581]
 
 
+@settings(deadline=None, max_examples=100)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=40), st.integers(1, 8))
+def test_compiled_shingle_hashes_are_numpys(hashes: list[int], size: int) -> None:
+    from dedup.shingle import _shingle_hashes64_numpy
+
+    words = np.asarray(hashes, dtype=np.uint64)
+    assert shingle_hashes64(words, size).tolist() == \
+        _shingle_hashes64_numpy(words, size).tolist()
+
+
 def test_shingle_hash_depends_on_word_order() -> None:
     forward = shingle_hashes(word_hashes(["a", "b", "c"]), 3)
     backward = shingle_hashes(word_hashes(["c", "b", "a"]), 3)
