@@ -55,11 +55,6 @@ class Features:
     sentence_words: np.ndarray  # int64 words per sentence
     sentence_keys: np.ndarray | None  # uint64 per sentence (NO_KEY when too short); None
     # when not asked for
-    # Only when asked for: the words joined by single spaces, and where each starts and
-    # ends in the folded text.
-    spaced: str | None = None
-    starts: np.ndarray | None = None
-    ends: np.ndarray | None = None
     # Only when asked for: the stem hashes of the content words (uint64, in order) and how
     # many of them each sentence has (int64).
     stems: np.ndarray | None = None
@@ -180,17 +175,34 @@ def document_words(texts: list[str], vocab: Vocabulary, min_words: int | None,
     return [out[i] for i in range(len(texts))]
 
 
-def points_features(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary,
-                    min_words: int | None, *, words: bool = False,
-                    stems: bool = False) -> list[Features]:
-    """:class:`Features` of each of several plainly folded texts given as their code points
+@dataclass
+class BlockWords:
+    """The words and sentences of a block of plainly folded texts (:func:`block_words`); word
+    and sentence indices count from the block's start."""
+
+    numbers: np.ndarray  # int64 vocabulary number per word (valid until the next lookup)
+    starts: np.ndarray  # int64 where each word starts in the block's code points
+    ends: np.ndarray  # int64 where it ends
+    doc_starts: np.ndarray  # int64 where each text starts, and where the block ends
+    first_word: np.ndarray  # int64 each text's first word, and the number of words
+    first: np.ndarray  # int64 each sentence's first word
+    last: np.ndarray  # int64 the word after each sentence's last
+    per_doc: np.ndarray  # int64 each text's first sentence, and the number of sentences
+    text: str  # the words joined by single spaces, with a space after the last
+    spaced: np.ndarray  # uint32 the code points of text
+    spaced_at: np.ndarray  # int64 where each word starts in text, and its length
+
+    def spaced_words(self, low: int, high: int) -> str:
+        """Words ``low`` to ``high - 1`` joined by single spaces."""
+        return self.text[self.spaced_at[low] : self.spaced_at[high] - 1] if high > low else ""
+
+
+def block_words(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary) -> BlockWords:
+    """:class:`BlockWords` of several plainly folded texts given as their code points
     (:class:`dedup.normalize.PlainFolds`: all in the BMP, at most :data:`MAX_CHARS` of
     them besides a last separator, each of ``lengths`` followed by a NUL, which is no word,
-    space or sentence-end character; the last one may be left out), equal to
-    ``plain_words``, ``vocab.lookup`` and ``sentence_keys`` on each (no keys when
-    ``min_words`` is None; with ``words``, the words spaced and where they stand in the
-    folded text; with ``stems``, the content words' stems, as
-    :meth:`Vocabulary.content_stems` gives them, and how many each sentence has)."""
+    space or sentence-end character; the last one may be left out): the words ``plain_words``
+    finds in each, numbered by ``vocab``, and their sentences."""
     doc_starts = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths + 1, out=doc_starts[1:])
     points = points[: max(int(doc_starts[-1]) - 1, 0)]  # without a last separator
@@ -209,24 +221,35 @@ def points_features(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary,
     numbers = vocab.lookup_keys(keyed,
                                 lambda w: text[spaced_at[w] : spaced_at[w + 1] - 1])
     first, last = _sentences(points, starts, doc_starts, first_word, numbers, vocab)
+    doc_of = np.searchsorted(first_word, first, side="right") - 1
+    per_doc = np.searchsorted(doc_of, np.arange(len(lengths) + 1))
+    return BlockWords(numbers, starts, ends, doc_starts, first_word, first, last, per_doc,
+                      text, spaced, spaced_at)
+
+
+def points_features(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary,
+                    min_words: int | None, *, stems: bool = False) -> list[Features]:
+    """:class:`Features` of each of several plainly folded texts given as their code points
+    (as :func:`block_words` takes them), equal to ``plain_words``, ``vocab.lookup`` and
+    ``sentence_keys`` on each (no keys when ``min_words`` is None; with ``stems``, the
+    content words' stems, as :meth:`Vocabulary.content_stems` gives them, and how many each
+    sentence has)."""
+    block = block_words(points, lengths, vocab)
+    numbers, first, last = block.numbers, block.first, block.last
     counts = last - first
-    keys = None if min_words is None else _sentence_keys(text, spaced, spaced_at, first, last,
+    keys = None if min_words is None else _sentence_keys(block.text, block.spaced,
+                                                         block.spaced_at, first, last,
                                                          min_words)
     if stems:  # for the whole block at once, not document by document
         at, stem_hashes = vocab.content_stems(numbers)
         # Content words before each sentence's and each document's first word.
         sentence_stems = np.searchsorted(at, last) - np.searchsorted(at, first)
-        stem_at = np.searchsorted(at, first_word).tolist()
-    doc_of = np.searchsorted(first_word, first, side="right") - 1
-    per_doc = np.searchsorted(doc_of, np.arange(len(lengths) + 1))
+        stem_at = np.searchsorted(at, block.first_word).tolist()
+    per_doc = block.per_doc.tolist()
     out = []
-    for d, (low, high) in enumerate(pairwise(first_word.tolist())):
-        s, e = int(per_doc[d]), int(per_doc[d + 1])
+    for d, (low, high) in enumerate(pairwise(block.first_word.tolist())):
+        s, e = per_doc[d], per_doc[d + 1]
         found = Features(numbers[low:high], counts[s:e], None if keys is None else keys[s:e])
-        if words:
-            found.spaced = text[spaced_at[low] : spaced_at[high] - 1] if high > low else ""
-            found.starts = starts[low:high] - doc_starts[d]
-            found.ends = ends[low:high] - doc_starts[d]
         if stems:
             found.stems = stem_hashes[stem_at[d] : stem_at[d + 1]]
             found.sentence_stems = sentence_stems[s:e]

@@ -186,10 +186,10 @@ def sentence_bounds(points: np.ndarray, punct: np.ndarray, closer: np.ndarray,
 @njit(cache=True, nogil=True)
 def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
                replace_start: np.ndarray, replace_chars: np.ndarray, checks: np.ndarray,
-               origins: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                       np.ndarray]:  # pragma: no cover - compiled
+               origins: bool,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
     """:func:`dedup.normalize.plain_fold` of texts given as their code points one after
-    another (``sizes`` of them each): ``(plain, points, mapped, origin, replaced)``.
+    another (``sizes`` of them each): ``(plain, points, mapped, origin)``.
 
     A character ``c`` of the Basic Multilingual Plane becomes ``replace_chars[
     replace_start[c]:][:replace_length[c]]`` when ``replace_length[c] >= 0`` (typography,
@@ -200,11 +200,9 @@ def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
     characters casefolded through ``checks`` (its low 16 bits), each text followed by a NUL;
     ``mapped`` per text how many characters mapping gave (for a text that is not plain, up
     to where that was found); with ``origins``, ``origin`` gives each character of
-    ``points`` its index in its text (NULs -1); ``replaced`` per text whether any character
-    was mapped (up to where a text was found not plain)."""
+    ``points`` its index in its text (NULs -1)."""
     count = len(sizes)
     plain = np.ones(count, dtype=np.bool_)
-    replaced = np.zeros(count, dtype=np.bool_)
     mapped = np.zeros(count, dtype=np.int64)
     at = 0
     for t in range(count):
@@ -221,7 +219,6 @@ def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
             first = -1
             k = replace_length[c]
             if k >= 0:
-                replaced[t] = True
                 first = replace_start[c]
             else:
                 k = 1
@@ -271,7 +268,7 @@ def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
                 origin[out] = -1
             out += 1
         at += sizes[t]
-    return plain, points, mapped, origin, replaced
+    return plain, points, mapped, origin
 
 
 @njit(cache=True, nogil=True)
@@ -293,7 +290,7 @@ def utf8_offsets(points: np.ndarray,
 
 @njit(cache=True, nogil=True, inline="always")
 def _slot(slot_key: np.ndarray, head: np.ndarray, key: np.uint64, shift: np.uint64,
-          mask: int) -> int:  # pragma: no cover - compiled
+          mask: int) -> np.int64:  # pragma: no cover - compiled
     """Where ``key`` is or would go in an open-addressing table (linear probing) whose
     used slots have ``head`` >= 0."""
     slot = np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> shift)
@@ -430,9 +427,8 @@ def band_codes(order: np.ndarray, values: np.ndarray,
     for i in range(n):
         p = position[i]
         q = end[p]
-        if q - first[p] > max_bucket:
-            if p != first[p]:
-                continue
+        if q - first[p] > max_bucket and p != first[p]:
+            continue
         for k in range(p + 1, q):
             codes[at] = i * n + order[k]
             at += 1

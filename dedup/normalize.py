@@ -943,7 +943,9 @@ class PlainFolds:
     plain: np.ndarray  # bool per text: plain_fold(text) is not None
     points: np.ndarray  # uint32: the plain texts' folds, each followed by a NUL
     lengths: np.ndarray  # int64 per plain text: the length of its fold
-    origins: list[np.ndarray | None] | None  # per plain text, fold_origins of it, if asked
+    #: If asked for: per character of ``points``, its index in its text (what
+    #: :func:`fold_origins` gives, or the identity where nothing was replaced; -1 at NULs).
+    origin: np.ndarray | None
 
 
 def plain_fold_points(texts: Sequence[str], origins: bool = False) -> PlainFolds:
@@ -951,8 +953,8 @@ def plain_fold_points(texts: Sequence[str], origins: bool = False) -> PlainFolds
     checks and the casefold in one compiled pass over all of them
     (:func:`dedup.kernels.plain_fold`, with :func:`_plain_replacements` and
     :func:`_plain_checks`; for text that passes the checks, the casefold maps one character
-    to one). With ``origins``, what :func:`fold_origins` gives for each plain text's
-    :func:`plain_fold_marked`. Equal to them one by one (``tests/test_batch.py``); a regex
+    to one). With ``origins``, where each character of the folds came from in its text, as
+    :func:`fold_origins` gives it for each plain text's :func:`plain_fold_marked`. Equal to them one by one (``tests/test_batch.py``); a regex
     substitution, two regex searches and the casefold per article were most of what folding
     it cost."""
     from . import kernels  # numba: for the commands that fold many texts
@@ -960,16 +962,9 @@ def plain_fold_points(texts: Sequence[str], origins: bool = False) -> PlainFolds
     sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     raw = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
     replace_length, replace_start, replace_chars = _plain_replacements()
-    plain, points, mapped, origin, replaced = kernels.plain_fold(
+    plain, points, mapped, origin = kernels.plain_fold(
         raw, sizes, replace_length, replace_start, replace_chars, _plain_checks(), origins)
-    found = None
-    if origins:
-        found = []
-        ends = np.cumsum(mapped[plain] + 1)
-        for end, length, noted in zip(ends.tolist(), mapped[plain].tolist(),
-                                      replaced[plain].tolist()):
-            found.append(origin[end - length - 1 : end - 1] if noted else None)
-    return PlainFolds(plain, points, mapped[plain], found)
+    return PlainFolds(plain, points, mapped[plain], origin if origins else None)
 
 
 @functools.cache

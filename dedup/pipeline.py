@@ -15,17 +15,16 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
 from typing import TypeVar
 
 import numpy as np
 
 from .align import Prepared, Verdict, verify
 from .batch import (
+    block_words,
     document_features,
     document_words,
     plain_blocks,
-    points_features,
     warm_tables,
 )
 from .boilerplate import (
@@ -169,28 +168,42 @@ def prepare(doc: Document, config: Config) -> Prepared:
 
 def prepare_many(docs: Sequence[Document], config: Config) -> list[Prepared]:
     """:func:`prepare` of each document (equal to it): plainly folded texts in blocks
-    (:func:`dedup.batch.points_features`, no regex scan or dict lookup per word), the others
-    one by one."""
+    (:func:`dedup.batch.block_words`, no regex scan or dict lookup per word, and each
+    array found for the whole block before it is cut per document), the others one by
+    one."""
     vocab = vocabulary(config.align.stem_chars)
     alone, blocks = plain_blocks([doc.text for doc in docs], origins=True)
     out: dict[int, Prepared] = {}
     for block in blocks:
-        # No sentence keys: verifying marks boilerplate from the corpus's flags, and
-        # profiles hash their sentences themselves.
-        found = points_features(block.folds.points, block.folds.lengths, vocab, None,
-                                words=True)
-        assert block.folds.origins is not None
-        for i, origins, f in zip(block.rows, block.folds.origins, found):
-            assert f.spaced is not None and f.starts is not None and f.ends is not None
-            starts, ends = f.starts, f.ends
-            if origins is not None and len(starts):
-                starts, ends = origins[starts], origins[ends - 1] + 1
-            bounds = np.concatenate(([0], np.cumsum(f.sentence_words)))
-            sentences = list(pairwise(bounds.tolist()))
-            sentence_of = np.repeat(np.arange(len(sentences), dtype=np.int64),
-                                    f.sentence_words)
-            tokens = Tokens(None, starts, ends, sentences, sentence_of, spaced=f.spaced)
-            out[i] = _prepared(docs[i], tokens, f.numbers, vocab, config)
+        words = block_words(block.folds.points, block.folds.lengths, vocab)
+        origin = block.folds.origin
+        assert origin is not None
+        # Where each word stands in its original text (the fold's origins are per text).
+        starts = origin[words.starts]
+        ends = origin[words.ends - 1] + 1 if len(words.ends) else words.ends
+        ids = vocab.hashes[words.numbers]
+        stem_pos, stems = vocab.content_stems(words.numbers)
+        stem_at = np.searchsorted(stem_pos, words.first_word).tolist()
+        lengths = words.last - words.first
+        sentence_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+        # Fragments: the words of sentences too short to count.
+        uncounted = (lengths < config.align.min_sentence_words)[sentence_of]
+        first_word = words.first_word.tolist()
+        per_doc = words.per_doc.tolist()
+        sentences = list(zip(words.first.tolist(), words.last.tolist()))
+        for d, i in enumerate(block.rows):
+            low, high = first_word[d], first_word[d + 1]
+            s, e = per_doc[d], per_doc[d + 1]
+            # Copies, not views: a cached document must not hold its whole block.
+            tokens = Tokens(None, starts[low:high].copy(), ends[low:high].copy(),
+                            [(f - low, t - low) for f, t in sentences[s:e]],
+                            sentence_of[low:high] - s, spaced=words.spaced_words(low, high))
+            p = Prepared(docs[i], tokens, ids[low:high].copy(),
+                         stems[stem_at[d] : stem_at[d + 1]].copy(),
+                         stem_pos[stem_at[d] : stem_at[d + 1]] - low,
+                         np.zeros(high - low, dtype=bool))
+            p.uncounted = uncounted[low:high].copy()
+            out[i] = p
     for i in alone:
         out[i] = prepare(docs[i], config)
     return [out[i] for i in range(len(docs))]

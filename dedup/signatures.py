@@ -44,8 +44,9 @@ class Signer:
     def sign(self, shingles: np.ndarray) -> np.ndarray:
         """The signature (``num_perm`` uint32 minima) of a set of shingle hashes (all ones
         for an empty set). Repeated hashes cannot change a minimum and are not removed."""
-        return self.sign_ranges(shingles, np.zeros(1, dtype=np.int64),
-                                np.array([len(shingles)], dtype=np.int64))[0]
+        signature: np.ndarray = self.sign_ranges(shingles, np.zeros(1, dtype=np.int64),
+                                                 np.array([len(shingles)], dtype=np.int64))[0]
+        return signature
 
     def sign_many(self, sets: Sequence[np.ndarray]) -> np.ndarray:
         """The signatures of several sets of shingle hashes, one row each."""

@@ -82,12 +82,13 @@ def test_folds_of_many_texts_are_plain_fold_of_each(given: list[str]) -> None:
     joined = "".join(m[0] + "\x00" for _, m in plain)
     assert folds.points.tolist() == [ord(c) for c in joined]
     assert folds.lengths.tolist() == [len(m[0]) for _, m in plain]
-    assert folds.origins is not None and len(folds.origins) == len(plain)
-    for got, (text, m) in zip(folds.origins, plain):
+    assert folds.origin is not None and len(folds.origin) == len(folds.points)
+    at = 0
+    for text, m in plain:
         want = fold_origins(len(text), m[1])
-        assert (got is None) == (want is None)
-        if got is not None and want is not None:
-            assert got.tolist() == want.tolist()
+        expected = np.arange(len(text)) if want is None else want
+        assert folds.origin[at : at + len(m[0]) + 1].tolist() == [*expected.tolist(), -1]
+        at += len(m[0]) + 1
 
 
 def test_folding_rejects_what_plain_fold_rejects() -> None:
