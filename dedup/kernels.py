@@ -186,7 +186,7 @@ def sentence_bounds(points: np.ndarray, punct: np.ndarray, closer: np.ndarray,
 @njit(cache=True, nogil=True)
 def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
                replace_start: np.ndarray, replace_chars: np.ndarray, checks: np.ndarray,
-               origins: bool,
+               simple: np.ndarray, origins: bool,
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
     """:func:`dedup.normalize.plain_fold` of texts given as their code points one after
     another (``sizes`` of them each): ``(plain, points, mapped, origin)``.
@@ -200,7 +200,8 @@ def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
     characters casefolded through ``checks`` (its low 16 bits), each text followed by a NUL;
     ``mapped`` per text how many characters mapping gave (for a text that is not plain, up
     to where that was found); with ``origins``, ``origin`` gives each character of
-    ``points`` its index in its text (NULs -1)."""
+    ``points`` its index in its text (NULs -1). ``simple`` marks the characters that none of
+    this concerns (kept, no flag, no hyphen, line break or space): most of them."""
     count = len(sizes)
     plain = np.ones(count, dtype=np.bool_)
     mapped = np.zeros(count, dtype=np.int64)
@@ -216,6 +217,10 @@ def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
             if c > 0xFFFF:
                 bad = True
                 break
+            if simple[c]:
+                length += 1
+                hyphen = False
+                continue
             first = -1
             k = replace_length[c]
             if k >= 0:
@@ -479,4 +484,4 @@ def warm() -> None:
     shingle_hashes64(keys, 1, keys)
     for origins in (False, True):
         plain_fold(points, np.array([4], dtype=np.int64), lengths, lengths, points, codes,
-                   origins)
+                   table, origins)

@@ -963,8 +963,19 @@ def plain_fold_points(texts: Sequence[str], origins: bool = False) -> PlainFolds
     raw = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
     replace_length, replace_start, replace_chars = _plain_replacements()
     plain, points, mapped, origin = kernels.plain_fold(
-        raw, sizes, replace_length, replace_start, replace_chars, _plain_checks(), origins)
+        raw, sizes, replace_length, replace_start, replace_chars, _plain_checks(),
+        _plain_simple(), origins)
     return PlainFolds(plain, points, mapped[plain], origin if origins else None)
+
+
+@functools.cache
+def _plain_simple() -> np.ndarray:
+    """Per BMP character: whether :func:`dedup.kernels.plain_fold` need not look at it
+    closely (not replaced, no check flag, not a hyphen, line break or space)."""
+    length = _plain_replacements()[0]
+    simple = (length < 0) & ((_plain_checks() >> 16) == 0)
+    simple[[0x2D, 0x0A, 0x20]] = False
+    return simple
 
 
 @functools.cache
