@@ -156,3 +156,25 @@ def test_rows_hold_only_the_rows_asked_for() -> None:
         rows[2]
     with pytest.raises(IndexError):
         rows[0:2]
+
+
+def test_local_engines_keep_freed_memory_where_glibc_allows(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import ctypes.util
+
+    from dedup.engines import memory
+
+    memory.keep_freed_memory.cache_clear()
+    calls: list[bool] = []
+    real = memory.keep_freed_memory.__wrapped__
+
+    def counted() -> bool:
+        calls.append(True)
+        return real()
+
+    monkeypatch.setattr(memory, "keep_freed_memory", counted)
+    make_engine(1)
+    assert calls and real() is (ctypes.util.find_library("c") is not None)
+    # Without a C library to ask (another platform), nothing is set and nothing fails.
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    assert real() is False

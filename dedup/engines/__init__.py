@@ -117,7 +117,8 @@ def make_engine(workers: int | None = None, *, kind: str = "local",
     """The engine for ``--workers``/``--engine``/``--scheduler``.
 
     ``local``: a :class:`SerialEngine` for one worker, else a local process pool of
-    ``workers`` (default: :func:`default_workers`). ``dask``: a
+    ``workers`` (default: :func:`default_workers`), with this process's allocator keeping
+    freed memory for reuse (:func:`dedup.engines.memory.keep_freed_memory`). ``dask``: a
     :class:`dedup.engines.dask.DaskEngine` on the cluster at ``scheduler``, or on a new
     LocalCluster of ``workers`` processes; close it (``engine.close()``) when done.
     """
@@ -132,6 +133,9 @@ def make_engine(workers: int | None = None, *, kind: str = "local",
     if scheduler is not None:
         raise ValueError("--scheduler needs --engine dask")
     count = default_workers() if workers is None else workers
+    from .memory import keep_freed_memory
+
+    keep_freed_memory()
     if count == 1:
         return SerialEngine()
     from .local import ProcessEngine
