@@ -973,7 +973,7 @@ def _plain_simple() -> np.ndarray:
     """Per BMP character: whether :func:`dedup.kernels.plain_fold` need not look at it
     closely (not replaced, no check flag, not a hyphen, line break or space)."""
     length = _plain_replacements()[0]
-    simple = (length < 0) & ((_plain_checks() >> 16) == 0)
+    simple: np.ndarray = (length < 0) & ((_plain_checks() >> 16) == 0)
     simple[[0x2D, 0x0A, 0x20]] = False
     return simple
 
