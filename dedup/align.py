@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from rapidfuzz.distance import LCSseq
 
+from . import compiled
 from .config import AlignConfig
 from .models import Document, Match, Passage, Relation
 from .shingle import shingle_hashes64
@@ -112,16 +113,45 @@ def _exact_runs(ka: np.ndarray, kb: np.ndarray, len_a: int, len_b: int,
     ``seed`` words) hash to ``ka`` and ``kb``."""
     # Same runs as _reference.exact_runs_reference, in one compiled pass (a dozen numpy
     # calls and a Python loop over the runs were about 150 us a pair).
-    from .kernels import exact_runs as found_runs  # numba: for the commands that verify
-
     if len(ka) == 0 or len(kb) == 0:
         return []
+    if not compiled.enabled():
+        return _exact_runs_numpy(ka, kb, len_a, len_b, seed)
+    from .kernels import exact_runs as found_runs  # numba: for the commands that verify
+
     a, b, length = found_runs(ka, kb, len_a, len_b, seed, 32)
     return [Run(*run) for run in zip(a.tolist(), b.tolist(), length.tolist())]
 
 
+def _exact_runs_numpy(ka: np.ndarray, kb: np.ndarray, len_a: int, len_b: int,
+                      seed: int) -> list[Run]:
+    """:func:`_exact_runs` in numpy, for work too small for the kernels: the seed matches
+    (the first 32 positions in b of each seed of a) found and strung into runs as whole
+    arrays, then :func:`keep_free_runs`."""
+    order_b = np.argsort(kb, kind="stable")
+    sorted_b = kb[order_b]
+    lo = np.searchsorted(sorted_b, ka, side="left")
+    count = np.minimum(np.searchsorted(sorted_b, ka, side="right") - lo, 32)
+    total = int(count.sum())
+    if total == 0:
+        return []
+    i = np.repeat(np.arange(len(ka), dtype=np.int64), count)
+    j = order_b[np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+                + np.repeat(lo, count)].astype(np.int64)
+    diag = j - i
+    order = np.lexsort((i, diag))
+    diag, i = diag[order], i[order]
+    starts = np.flatnonzero(np.concatenate(
+        [[True], (diag[1:] != diag[:-1]) | (i[1:] != i[:-1] + 1)]))
+    ends = np.append(starts[1:], total) - 1
+    runs = [Run(a, a + d, last - a + seed) for a, d, last
+            in zip(i[starts].tolist(), diag[starts].tolist(), i[ends].tolist())]
+    return keep_free_runs(runs, len_a, len_b, seed)
+
+
 def keep_free_runs(runs: list[Run], len_a: int, len_b: int, seed: int) -> list[Run]:
-    """(The reference for :func:`dedup.kernels.exact_runs`.) The runs that compete for words: longest first, each word of either document in at
+    """(The numpy path's, and the reference for :func:`dedup.kernels.exact_runs`.) The runs
+    that compete for words: longest first, each word of either document in at
     most one run (a run partly taken is trimmed to its longest free stretch, kept if it is
     still ``seed`` words long); sorted by position."""
     runs.sort(key=lambda r: (-r.length, r.a, r.b))

@@ -31,6 +31,7 @@ from typing import TypeVar
 import numpy as np
 import xxhash
 
+from . import compiled
 from .boilerplate import sentence_keys
 from .normalize import PlainFolds, plain_fold_points
 from .tokens import _word_chars, sentence_lengths, tokenize_lazily
@@ -84,7 +85,10 @@ K = TypeVar("K")
 def warm_tables() -> None:
     """Build the tables folding and tokenizing a block look up (about 75 ms) and load the
     compiled kernels, so that the workers an engine forks afterwards inherit them rather
-    than each building them again at every stage."""
+    than each building them again at every stage. Nothing when the work is too small for
+    the kernels (:mod:`dedup.compiled`): the per-document path builds what it needs."""
+    if not compiled.enabled():
+        return
     from . import kernels
 
     plain_fold_points(["."], origins=True)
@@ -104,7 +108,10 @@ class Block:
 def plain_blocks(texts: Sequence[str], origins: bool = False) -> tuple[list[int], list[Block]]:
     """Which texts to take one by one (not plain, or as long as a block), and the others'
     plain folds (:func:`dedup.normalize.plain_fold_points`, with ``origins`` if asked) in
-    blocks of up to :data:`MAX_CHARS` characters, in order."""
+    blocks of up to :data:`MAX_CHARS` characters, in order. Every text is taken alone when
+    the work is too small for the compiled kernels (:mod:`dedup.compiled`)."""
+    if not compiled.enabled():
+        return list(range(len(texts))), []
     alone: list[int] = []
     chunks: list[list[int]] = []
     size = MAX_CHARS

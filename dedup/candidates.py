@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from . import compiled
+
 if TYPE_CHECKING:
     from .engines import Engine
 
@@ -63,11 +65,13 @@ def band_pairs(column: np.ndarray, max_bucket: int) -> np.ndarray:
     every other row: all members still become connected (clusters form through that row),
     while the pair count stays linear in the bucket size.
     """
-    from .kernels import band_codes  # numba: for the commands that pair documents
-
     # A band of a (documents, num_perm) matrix is strided: sorting reads it several times,
     # and one copy first made a band of a million articles 30 % faster.
     column = np.ascontiguousarray(column)
+    if not compiled.enabled():  # a few documents: the reference, sorted
+        return np.sort(_band_pairs_reference(column, max_bucket))
+    from .kernels import band_codes  # numba: for the commands that pair documents
+
     # The same codes as _band_pairs_reference, from one compiled pass over the sorted band
     # (a numpy step per bucket size, a sort per step and a sort of the group's codes
     # afterwards were 2.4 s and 1.5 s of a 100k scan's 7.2 s of candidates in one process).

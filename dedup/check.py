@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from . import compiled
 from .align import Prepared, verify
 from .boilerplate import NO_KEY, SentenceProfile, is_boilerplate, sampled_carriers
 from .config import AlignConfig, Config
@@ -117,6 +118,7 @@ class CheckResult:
         }
 
 
+@compiled.sized("documents")
 def check(
     index: Index, documents: Sequence[Document], *, config: Config | None = None,
     fail_on: Iterable[str] = DEFAULT_FAIL_ON, add: AddPolicy = "never",

@@ -52,6 +52,7 @@ from typing import Any, TypeVar
 import numpy as np
 from typing_extensions import Self
 
+from . import compiled
 from .align import Prepared
 from .boilerplate import NO_KEY, sentence_keys
 from .config import Config
@@ -506,6 +507,7 @@ class AddResult:
     skipped: list[Skipped]
 
 
+@compiled.sized("documents")
 def build_index(
     location: str, documents: Sequence[Document], config: Config | None = None, *,
     force: bool = False, progress: Progress | None = None, engine: Engine | None = None,
@@ -556,6 +558,7 @@ def build_index(
     return AddResult(added, [], skipped)
 
 
+@compiled.sized("documents")
 def add_documents(
     index: Index, documents: Sequence[Document], config: Config | None = None, *,
     skip_existing: bool = False, progress: Progress | None = None,

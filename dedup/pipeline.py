@@ -19,6 +19,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from . import compiled
 from .align import Prepared, Verdict, verify
 from .batch import (
     block_words,
@@ -646,6 +647,7 @@ def _judge_part(context: tuple[Sequence[Frequent], dict[int, _Stems], Boilerplat
     return part, {row: stems[row] for row in rows}, config
 
 
+@compiled.sized("documents")
 def scan(
     documents: Sequence[Document], config: Config | None = None,
     progress: Progress | None = None, *, engine: Engine | None = None,
@@ -704,6 +706,7 @@ class Explanation:
     verdict: Verdict
 
 
+@compiled.sized("context")
 def explain(
     a: Document, b: Document, config: Config | None = None,
     context: Sequence[Document] = (),

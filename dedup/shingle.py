@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import xxhash
 
+from . import compiled
+
 _U64 = np.uint64
 # Odd multipliers (from splitmix64 / murmur3) give each position in the shingle its own
 # weight, so "a b c" and "c b a" hash differently.
@@ -58,13 +60,15 @@ def mix64(values: np.ndarray) -> np.ndarray:
 def shingle_hashes64(hashes: np.ndarray, size: int) -> np.ndarray:
     """64-bit hash of every run of ``size`` consecutive words (empty if fewer words): their
     hashes times :data:`_POSITION_MULTIPLIERS`, summed, through :func:`mix64`, in one
-    compiled pass (:func:`dedup.kernels.shingle_hashes64`; :func:`_shingle_hashes64_numpy`
-    is the reference)."""
-    from .kernels import shingle_hashes64 as compiled  # numba: for the commands that hash
-
+    compiled pass (:func:`dedup.kernels.shingle_hashes64`), or for work too small for it
+    (:mod:`dedup.compiled`) in numpy (:func:`_shingle_hashes64_numpy`, also the reference)."""
     if size > len(_POSITION_MULTIPLIERS):
         raise ValueError(f"shingle size {size} is larger than {len(_POSITION_MULTIPLIERS)}")
-    return compiled(np.ascontiguousarray(hashes, dtype=_U64), size, _POSITION_MULTIPLIERS)
+    if not compiled.enabled():
+        return _shingle_hashes64_numpy(hashes, size)
+    from .kernels import shingle_hashes64 as kernel  # numba: for the commands that hash
+
+    return kernel(np.ascontiguousarray(hashes, dtype=_U64), size, _POSITION_MULTIPLIERS)
 
 
 def _shingle_hashes64_numpy(hashes: np.ndarray, size: int) -> np.ndarray:

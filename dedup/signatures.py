@@ -15,10 +15,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import compiled
+
 if TYPE_CHECKING:
     from datasketch import MinHash
 
 _U32 = np.uint32
+#: Shingles permuted at once by the numpy path: a (2,048 x num_perm) temporary.
+_BLOCK = 1 << 11
 
 
 def affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -59,15 +63,37 @@ class Signer:
                     ends: np.ndarray) -> np.ndarray:
         """The signatures of the sets ``values[starts[i]:ends[i]]``, one row each
         (:func:`dedup.kernels.minhash_affine32`: about a quarter of what the same arithmetic
-        cost in numpy, 32-34 -> 9 us an article of 480 shingles). numba is imported here,
-        not with the module: a command that signs nothing should not wait for it."""
+        cost in numpy, 32-34 -> 9 us an article of 480 shingles), unless :mod:`dedup.compiled`
+        says the work is too small for them. numba is imported here, not with the module:
+        a command that signs nothing should not wait for it."""
+        out = np.empty((len(starts), self.num_perm), dtype=_U32)
+        if not compiled.enabled():
+            for row, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
+                out[row] = self._sign_numpy(values[start:end])
+            return out
         from .kernels import minhash_affine32
 
-        out = np.empty((len(starts), self.num_perm), dtype=_U32)
         minhash_affine32(np.ascontiguousarray(values, dtype=_U32),
                          np.ascontiguousarray(starts, dtype=np.int64),
                          np.ascontiguousarray(ends, dtype=np.int64), self._a, self._b, out)
         return out
+
+    def _sign_numpy(self, shingles: np.ndarray) -> np.ndarray:
+        """The same arithmetic in numpy, in blocks of shingles (work too small for
+        :mod:`dedup.compiled` kernels)."""
+        signature = np.full(self.num_perm, np.iinfo(_U32).max, dtype=_U32)
+        with np.errstate(over="ignore"):
+            mixed = shingles.astype(_U32, copy=True)
+            mixed ^= mixed >> _U32(16)
+            mixed *= _U32(0x85EBCA6B)
+            mixed ^= mixed >> _U32(13)
+            mixed *= _U32(0xC2B2AE35)
+            mixed ^= mixed >> _U32(16)
+            for start in range(0, len(mixed), _BLOCK):
+                block = np.multiply(mixed[start : start + _BLOCK, None], self._a)
+                block += self._b
+                np.minimum(signature, block.min(axis=0), out=signature)
+        return signature
 
     def datasketch(self, signature: np.ndarray) -> MinHash:
         """The signature as a datasketch ``MinHash`` (for datasketch's own LSH or estimates)."""
