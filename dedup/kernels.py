@@ -1,28 +1,44 @@
 """Compiled loops for the per-document arithmetic that numpy can only do in several passes.
 
 Each kernel is plain Python compiled by numba on first use and cached beside this file (or,
-where that is not writable, in numba's cache folder for the user), so a scan pays the
-compilation once per installation and loading the cache (tens of milliseconds) per process.
-The callers keep the reference in plain numpy or datasketch, and the tests compare the two.
+where that is not writable, in numba's cache folder for the user, or in ``NUMBA_CACHE_DIR``),
+so the first scan after installing compiles them (about 9 s) and later ones load them
+(about 0.8 s a process with importing numba: why small work does without them,
+:mod:`dedup.compiled`). Where no cache folder can be written the kernels compile in every
+process instead of failing. The callers keep the reference in plain numpy or datasketch,
+and the tests compare the two.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numba import njit
 from numba.core.errors import NumbaWarning
 
-# A cache that cannot be written (a read-only installation and no home folder) costs a
-# compilation per process, not a warning on every command.
+# A cache that cannot be written costs a compilation per process, not a warning on every
+# command.
 warnings.filterwarnings("ignore", category=NumbaWarning, module=r"numba\..*")
+
+
+def _kernel(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``njit`` with the cache, or without it where numba finds no folder to write it to
+    (a read-only installation and no writable home: numba then raises at decoration)."""
+    def compile_(fn: Callable[..., Any]) -> Any:
+        try:
+            return njit(cache=True, nogil=True, **options)(fn)
+        except RuntimeError:
+            return njit(nogil=True, **options)(fn)
+    return compile_
 
 _EMPTY32 = np.uint32(0xFFFFFFFF)
 _MASK32 = np.uint64(0xFFFFFFFF)
 
 
-@njit(cache=True, nogil=True)
+@_kernel()
 def minhash_affine32(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, a: np.ndarray,
                      b: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
     """``out[d]``: the MinHash of the 32-bit hashes ``values[starts[d]:ends[d]]``
@@ -50,7 +66,7 @@ def minhash_affine32(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, a
                 row[p] = min(row[p], np.uint32(a[p] * mixed + b[p]))
 
 
-@njit(cache=True, nogil=True)
+@_kernel()
 def words(points: np.ndarray, word_chars: np.ndarray, base: np.uint64,
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
     """The words of ``points`` (code points of the Basic Multilingual Plane) in one pass:
@@ -101,7 +117,7 @@ def words(points: np.ndarray, word_chars: np.ndarray, base: np.uint64,
     return starts[:count].copy(), ends[:count].copy(), keys[:count].copy(), spaced[:at].copy()
 
 
-@njit(cache=True, nogil=True)
+@_kernel()
 def table_get(keys: np.ndarray, slots: np.ndarray, values: np.ndarray, bits: int,
               zero: int) -> np.ndarray:  # pragma: no cover - compiled
     """The value of each key in an open-addressing table with linear probing (``slots``
@@ -126,7 +142,7 @@ def table_get(keys: np.ndarray, slots: np.ndarray, values: np.ndarray, bits: int
     return out
 
 
-@njit(cache=True, nogil=True)
+@_kernel()
 def sentence_bounds(points: np.ndarray, punct: np.ndarray, closer: np.ndarray,
                     space: np.ndarray, starts: np.ndarray, doc_starts: np.ndarray,
                     first_word: np.ndarray, no_break: np.ndarray) -> np.ndarray:  # pragma: no cover
@@ -183,7 +199,7 @@ def sentence_bounds(points: np.ndarray, punct: np.ndarray, closer: np.ndarray,
 
 
 
-@njit(cache=True, nogil=True)
+@_kernel()
 def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
                replace_start: np.ndarray, replace_chars: np.ndarray, checks: np.ndarray,
                simple: np.ndarray, origins: bool,
@@ -276,7 +292,7 @@ def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
     return plain, points, mapped, origin
 
 
-@njit(cache=True, nogil=True)
+@_kernel()
 def utf8_offsets(points: np.ndarray,
                  positions: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """Where each of ``positions`` (ascending indices into the code points ``points``, all
@@ -293,7 +309,7 @@ def utf8_offsets(points: np.ndarray,
     return out
 
 
-@njit(cache=True, nogil=True, inline="always")
+@_kernel(inline="always")
 def _slot(slot_key: np.ndarray, head: np.ndarray, key: np.uint64, shift: np.uint64,
           mask: int) -> np.int64:  # pragma: no cover - compiled
     """Where ``key`` is or would go in an open-addressing table (linear probing) whose
@@ -304,7 +320,7 @@ def _slot(slot_key: np.ndarray, head: np.ndarray, key: np.uint64, shift: np.uint
     return slot
 
 
-@njit(cache=True, nogil=True)
+@_kernel()
 def exact_runs(ka: np.ndarray, kb: np.ndarray, len_a: int, len_b: int, seed: int,
                cap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
     """The verbatim runs of two documents whose runs of ``seed`` words hash to ``ka`` and
@@ -398,7 +414,7 @@ def exact_runs(ka: np.ndarray, kb: np.ndarray, len_a: int, len_b: int, seed: int
     return kept_a[order], kept_b[order], kept_n[order]
 
 
-@njit(cache=True, nogil=True)
+@_kernel()
 def band_codes(order: np.ndarray, values: np.ndarray,
                max_bucket: int) -> np.ndarray:  # pragma: no cover - compiled
     """The pairs ``i < j`` of rows with equal values in one band, as ``i * n + j`` codes in
@@ -440,7 +456,7 @@ def band_codes(order: np.ndarray, values: np.ndarray,
     return codes
 
 
-@njit(cache=True, nogil=True)
+@_kernel()
 def shingle_hashes64(hashes: np.ndarray, size: int,
                      multipliers: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """The 64-bit hash of every run of ``size`` consecutive words (see

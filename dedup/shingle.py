@@ -68,7 +68,9 @@ def shingle_hashes64(hashes: np.ndarray, size: int) -> np.ndarray:
         return _shingle_hashes64_numpy(hashes, size)
     from .kernels import shingle_hashes64 as kernel  # numba: for the commands that hash
 
-    return kernel(np.ascontiguousarray(hashes, dtype=_U64), size, _POSITION_MULTIPLIERS)
+    found: np.ndarray = kernel(np.ascontiguousarray(hashes, dtype=_U64), size,
+                               _POSITION_MULTIPLIERS)
+    return found
 
 
 def _shingle_hashes64_numpy(hashes: np.ndarray, size: int) -> np.ndarray:

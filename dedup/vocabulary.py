@@ -121,8 +121,9 @@ class _KeyTable:
         """The number of each key, -1 where it is not in the table."""
         from .kernels import table_get  # numba: for the commands that look words up
 
-        return table_get(np.ascontiguousarray(keys, dtype=np.uint64), self.keys, self.values,
-                         self.bits, self.zero)
+        found: np.ndarray = table_get(np.ascontiguousarray(keys, dtype=np.uint64), self.keys,
+                                      self.values, self.bits, self.zero)
+        return found
 
     def put(self, keys: np.ndarray, values: np.ndarray) -> None:
         """Store distinct keys that are not in the table yet (it doubles rather than be more

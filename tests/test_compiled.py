@@ -104,3 +104,23 @@ def test_numpy_band_pairs_are_the_references_sorted(values: list[int], max_bucke
         plain = band_pairs(column, max_bucket)
     assert plain.tolist() == sorted(_band_pairs_reference(column, max_bucket).tolist())
     assert plain.tolist() == band_pairs(column, max_bucket).tolist()
+
+
+def test_kernels_compile_without_a_cache_where_none_can_be_written() -> None:
+    # numba raises when it finds no folder for its cache (a read-only installation and no
+    # writable home); the kernels then compile in each process instead.
+    code = ("import numba\nreal = numba.njit\n"
+            "def refusing(*args, **options):\n"
+            "    if options.get('cache'):\n"
+            "        raise RuntimeError('cannot cache function: no locator available')\n"
+            "    return real(*args, **options)\n"
+            "numba.njit = refusing\n"
+            "import numpy as np\nfrom dedup import kernels\n"
+            "from dedup.shingle import _shingle_hashes64_numpy, _POSITION_MULTIPLIERS\n"
+            "words = np.arange(1, 9, dtype=np.uint64)\n"
+            "print(kernels.shingle_hashes64(words, 3, _POSITION_MULTIPLIERS).tolist()"
+            " == _shingle_hashes64_numpy(words, 3).tolist(),"
+            " type(kernels.shingle_hashes64._cache).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["True", "NullCache"]
