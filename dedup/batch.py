@@ -50,7 +50,7 @@ _ALL_BUT_SPACE[0x20] = False
 
 @dataclass
 class Features:
-    """What signing (and, with the words, preparing) needs of one document."""
+    """What signing needs of one document."""
 
     numbers: np.ndarray  # int64 vocabulary number per word (valid until the next lookup)
     sentence_words: np.ndarray  # int64 words per sentence
@@ -287,7 +287,7 @@ def _sentence_keys(text: str, spaced: np.ndarray, spaced_at: np.ndarray, first: 
 
 
 def word_keys(words: Sequence[str]) -> np.ndarray:
-    """The keys :func:`points_features` looks ``words`` up by (words of BMP characters,
+    """The keys :func:`block_words` looks ``words`` up by (words of BMP characters,
     shorter than a block; for checking that distinct words get distinct keys)."""
     from . import kernels
 
@@ -302,7 +302,7 @@ def word_keys(words: Sequence[str]) -> np.ndarray:
             raise ValueError(f"a word of {len(words[first])} characters is longer than a block")
         part = words[first:last]
         if any(" " in word or not word for word in part):
-            raise ValueError("words are not empty and have no space")
+            raise ValueError("word_keys takes words that are not empty and have no space")
         points = np.frombuffer(" ".join(part).encode("utf-32-le"), dtype=np.uint32)
         # Every character a word character but the space: the words as given.
         out.append(kernels.words(points, _ALL_BUT_SPACE, np.uint64(_BASE))[2])

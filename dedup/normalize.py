@@ -954,9 +954,9 @@ def plain_fold_points(texts: Sequence[str], origins: bool = False) -> PlainFolds
     (:func:`dedup.kernels.plain_fold`, with :func:`_plain_replacements` and
     :func:`_plain_checks`; for text that passes the checks, the casefold maps one character
     to one). With ``origins``, where each character of the folds came from in its text, as
-    :func:`fold_origins` gives it for each plain text's :func:`plain_fold_marked`. Equal to them one by one (``tests/test_batch.py``); a regex
-    substitution, two regex searches and the casefold per article were most of what folding
-    it cost."""
+    :func:`fold_origins` gives it for each plain text's :func:`plain_fold_marked`. Equal to
+    them one by one (``tests/test_batch.py``); a regex substitution, two regex searches and
+    the casefold per article were most of what folding it cost."""
     from . import kernels  # numba: for the commands that fold many texts
 
     sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
