@@ -31,6 +31,14 @@ from .shingle import shingle_hashes64
 from .tokens import Tokens
 
 
+def fragment_words(lengths: np.ndarray, sentence_of: np.ndarray,
+                   min_sentence_words: int) -> np.ndarray:
+    """Per word (``sentence_of`` its sentence): whether it is in a fragment, a sentence of
+    fewer than ``min_sentence_words`` words (sentences of ``lengths`` words each)."""
+    short: np.ndarray = (lengths < min_sentence_words)[sentence_of]
+    return short
+
+
 @dataclass
 class Prepared:
     """A document made ready for alignment (computed once, used for every pair)."""
@@ -57,8 +65,7 @@ class Prepared:
     def mark_fragments(self, min_sentence_words: int) -> None:
         # Sentences are consecutive runs of words: counting each one's words is its length.
         lengths = np.bincount(self.tokens.sentence_of, minlength=len(self.tokens.sentences))
-        short = lengths < min_sentence_words
-        self.uncounted = short[self.tokens.sentence_of] if len(short) else np.zeros(0, bool)
+        self.uncounted = fragment_words(lengths, self.tokens.sentence_of, min_sentence_words)
         if len(self.boiler):
             self.uncounted = self.uncounted | self.boiler
 

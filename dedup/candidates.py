@@ -80,7 +80,9 @@ def band_pairs(column: np.ndarray, max_bucket: int) -> np.ndarray:
 
 
 def _band_pairs_reference(column: np.ndarray, max_bucket: int) -> np.ndarray:
-    """The obvious :func:`band_pairs` (one Python step per bucket), the oracle for its test.
+    """The obvious :func:`band_pairs` (one Python step per bucket): the oracle for its test,
+    and, sorted, what :func:`band_pairs` gives for work too small for the compiled kernels
+    (:mod:`dedup.compiled`).
 
     A bucket larger than ``max_bucket`` contributes only the pairs of its smallest row with
     every other row: all members still become connected (clusters form through that row),

@@ -34,6 +34,7 @@ def _kernel(**options: Any) -> Callable[[Callable[..., Any]], Any]:
             return njit(nogil=True, **options)(fn)
     return compile_
 
+
 _EMPTY32 = np.uint32(0xFFFFFFFF)
 _MASK32 = np.uint64(0xFFFFFFFF)
 
@@ -475,6 +476,7 @@ def shingle_hashes64(hashes: np.ndarray, size: int,
         z ^= z >> np.uint64(31)
         out[i] = z
     return out
+
 
 def warm() -> None:
     """Load every kernel for the argument types the pipeline passes (from the cache, or by

@@ -20,7 +20,7 @@ from typing import TypeVar
 import numpy as np
 
 from . import compiled
-from .align import Prepared, Verdict, verify
+from .align import Prepared, Verdict, fragment_words, verify
 from .batch import (
     block_words,
     document_features,
@@ -187,8 +187,7 @@ def prepare_many(docs: Sequence[Document], config: Config) -> list[Prepared]:
         stem_at = np.searchsorted(stem_pos, words.first_word).tolist()
         lengths = words.last - words.first
         sentence_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-        # Fragments: the words of sentences too short to count.
-        uncounted = (lengths < config.align.min_sentence_words)[sentence_of]
+        uncounted = fragment_words(lengths, sentence_of, config.align.min_sentence_words)
         first_word = words.first_word.tolist()
         per_doc = words.per_doc.tolist()
         sentences = list(zip(words.first.tolist(), words.last.tolist()))
