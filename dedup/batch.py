@@ -29,10 +29,9 @@ from itertools import pairwise
 from typing import TypeVar
 
 import numpy as np
-import xxhash
 
 from . import compiled
-from .boilerplate import sentence_keys
+from .boilerplate import sentence_keys, token_sentence_keys
 from .normalize import PlainFolds, plain_fold_points
 from .tokens import _word_chars, sentence_lengths, tokenize_lazily
 from .vocabulary import Vocabulary
@@ -173,7 +172,8 @@ def document_words(texts: list[str], vocab: Vocabulary, min_words: int | None,
         tokens = tokenize_lazily(texts[i])
         numbers = vocab.lookup(tokens.words)
         f = Features(numbers, sentence_lengths(tokens.sentences),
-                     None if min_words is None else sentence_keys(tokens, min_words))
+                     None if min_words is None else token_sentence_keys(
+                         tokens, vocab.hashes[numbers], min_words))
         if stems:
             at, f.stems = vocab.content_stems(numbers)
             f.sentence_stems = np.bincount(tokens.sentence_of[at],
@@ -244,9 +244,8 @@ def points_features(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary,
     block = block_words(points, lengths, vocab)
     numbers, first, last = block.numbers, block.first, block.last
     counts = last - first
-    keys = None if min_words is None else _sentence_keys(block.text, block.spaced,
-                                                         block.spaced_at, first, last,
-                                                         min_words)
+    keys = None if min_words is None else sentence_keys(vocab.hashes[numbers], first, last,
+                                                        min_words)
     if stems:  # for the whole block at once, not document by document
         at, stem_hashes = vocab.content_stems(numbers)
         # Content words before each sentence's and each document's first word.
@@ -262,28 +261,6 @@ def points_features(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary,
             found.sentence_stems = sentence_stems[s:e]
         out.append(found)
     return out
-
-
-def _sentence_keys(text: str, spaced: np.ndarray, spaced_at: np.ndarray, first: np.ndarray,
-                   last: np.ndarray, min_words: int) -> np.ndarray:
-    """The key of each sentence ``[first, last)`` (word indices) of ``min_words`` words or
-    more, as :func:`dedup.boilerplate.sentence_keys` gives it: xxh3 of its words joined by
-    spaces, in UTF-8 (``text`` is all words so joined; ``spaced`` its code points)."""
-    from . import kernels
-
-    keys = np.zeros(len(first), dtype=np.uint64)
-    long = np.flatnonzero(last - first >= min_words)
-    if len(long):
-        # Where each long sentence begins and ends (without the space after) in UTF-8.
-        bounds = np.empty(2 * len(long), dtype=np.int64)
-        bounds[0::2] = spaced_at[first[long]]
-        bounds[1::2] = spaced_at[last[long]] - 1
-        offsets = kernels.utf8_offsets(spaced, bounds).tolist()
-        view = memoryview(text.encode("utf-8"))
-        digest = xxhash.xxh3_64_intdigest
-        begin, end = offsets[0::2], offsets[1::2]
-        keys[long] = [digest(view[b:e]) or 1 for b, e in zip(begin, end)]
-    return keys
 
 
 def word_keys(words: Sequence[str]) -> np.ndarray:

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
-import xxhash
 
 from .config import BoilerplateConfig
+from .shingle import run_hashes
 from .tokens import Tokens
 
 #: Key of a sentence too short to be judged (it is never boilerplate).
@@ -50,14 +50,26 @@ class SentenceProfile:
         return np.unique(np.concatenate(self.sentence_stems))
 
 
-def sentence_keys(tokens: Tokens, min_words: int) -> np.ndarray:
-    """A stable 64-bit key per sentence: its normalized words, hashed (0 if too short)."""
-    keys = np.zeros(len(tokens.sentences), dtype=np.uint64)
-    for index, (first, last) in enumerate(tokens.sentences):
-        if last - first >= min_words:
-            digest = xxhash.xxh3_64_intdigest(" ".join(tokens.words[first:last]).encode("utf-8"))
-            keys[index] = digest or 1
+def sentence_keys(word_ids: np.ndarray, first: np.ndarray, last: np.ndarray,
+                  min_words: int) -> np.ndarray:
+    """A stable 64-bit key per sentence ``[first[k], last[k])`` (word indices): its words'
+    hashes ``word_ids`` (xxh3 of each normalized word) hashed in order
+    (:func:`dedup.shingle.run_hashes`); NO_KEY for a sentence of fewer than ``min_words``
+    words."""
+    first = np.asarray(first, dtype=np.int64)
+    last = np.asarray(last, dtype=np.int64)
+    keys = np.zeros(len(first), dtype=np.uint64)
+    long = np.flatnonzero(last - first >= min_words)
+    if len(long):
+        keys[long] = run_hashes(word_ids, first[long], last[long])
     return keys
+
+
+def token_sentence_keys(tokens: Tokens, word_ids: np.ndarray, min_words: int) -> np.ndarray:
+    """:func:`sentence_keys` of the sentences of ``tokens``, whose words hash to
+    ``word_ids``."""
+    bounds = np.array(tokens.sentences, dtype=np.int64).reshape(-1, 2)
+    return sentence_keys(word_ids, bounds[:, 0], bounds[:, 1], min_words)
 
 
 def _jaccard(a: np.ndarray, b: np.ndarray) -> float:

@@ -54,7 +54,7 @@ from typing_extensions import Self
 
 from . import compiled
 from .align import Prepared
-from .boilerplate import NO_KEY, sentence_keys
+from .boilerplate import NO_KEY, token_sentence_keys
 from .config import Config
 from .engines import Engine, SerialEngine
 from .errors import ConfigError, DedupError
@@ -68,7 +68,7 @@ T = TypeVar("T")
 I = TypeVar("I", bound="Index")
 
 #: Bumped whenever the stored layout changes; an index with another version is refused.
-SCHEMA_VERSION = 2  # 2: content-word stems per document
+SCHEMA_VERSION = 3  # 2: content-word stems per document; 3: sentence keys from word hashes
 _MAGIC = b"SQLite format 3\x00"
 _META_FIELDS = ("title", "source", "date", "url")
 # json_each() parameters are chunked so that one query's JSON stays a few MB.
@@ -127,7 +127,7 @@ class Entry:
 
 def make_entry(p: Prepared, signature: np.ndarray, config: Config) -> Entry:
     """The index entry of a prepared document and its signature."""
-    keys = sentence_keys(p.tokens, config.boilerplate.min_words)
+    keys = token_sentence_keys(p.tokens, p.word_ids, config.boilerplate.min_words)
     keys = np.unique(keys[keys != NO_KEY])
     return Entry(p.doc, signature, keys, len(p.tokens), document_stems(p))
 

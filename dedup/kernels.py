@@ -293,23 +293,6 @@ def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
     return plain, points, mapped, origin
 
 
-@_kernel()
-def utf8_offsets(points: np.ndarray,
-                 positions: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """Where each of ``positions`` (ascending indices into the code points ``points``, all
-    of the Basic Multilingual Plane) falls in their UTF-8 encoding."""
-    out = np.empty(len(positions), dtype=np.int64)
-    at = 0
-    size = 0
-    for p in range(len(positions)):
-        while at < positions[p]:
-            c = points[at]
-            size += 1 if c < 0x80 else (2 if c < 0x800 else 3)
-            at += 1
-        out[p] = size
-    return out
-
-
 @_kernel(inline="always")
 def _slot(slot_key: np.ndarray, head: np.ndarray, key: np.uint64, shift: np.uint64,
           mask: int) -> np.int64:  # pragma: no cover - compiled
@@ -478,6 +461,26 @@ def shingle_hashes64(hashes: np.ndarray, size: int,
     return out
 
 
+@_kernel()
+def run_hashes(hashes: np.ndarray, first: np.ndarray, last: np.ndarray, base: np.uint64,
+               ) -> np.ndarray:  # pragma: no cover - compiled
+    """The hash of each run ``hashes[first[k]:last[k]]`` (see
+    :func:`dedup.shingle.run_hashes`): Horner's rule from 1 with ``base``, through the
+    splitmix64 finalizer, 1 where that gives 0 (all modulo 2**64)."""
+    out = np.empty(len(first), dtype=np.uint64)
+    for k in range(len(first)):
+        z = np.uint64(1)
+        for t in range(first[k], last[k]):
+            z = z * base + hashes[t]
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+        out[k] = z if z != np.uint64(0) else np.uint64(1)
+    return out
+
+
 def warm() -> None:
     """Load every kernel for the argument types the pipeline passes (from the cache, or by
     compiling it), so that the workers an engine forks afterwards inherit them rather than
@@ -495,11 +498,11 @@ def warm() -> None:
                     np.array([0, 1], dtype=np.int64), flags)
     lengths = np.full(0x10000, -1, dtype=np.int64)
     codes = np.zeros(0x10000, dtype=np.uint32)
-    utf8_offsets(points, one)
     keys = np.array([1, 2], dtype=np.uint64)
     exact_runs(keys, keys, 3, 3, 2, 32)
     band_codes(np.arange(2, dtype=np.int64), np.zeros(2, dtype=np.uint32), 50)
     shingle_hashes64(keys, 1, keys)
+    run_hashes(keys, zero, one, np.uint64(3))
     for origins in (False, True):
         plain_fold(points, np.array([4], dtype=np.int64), lengths, lengths, points, codes,
                    table, origins)

@@ -35,7 +35,7 @@ from .boilerplate import (
     frequent_sentences_flat,
     in_sorted,
     judge_sentences,
-    sentence_keys,
+    token_sentence_keys,
 )
 from .candidates import candidate_pairs, collision_counts
 from .cluster import build_clusters
@@ -248,7 +248,7 @@ def sentence_profile(p: Prepared, min_words: int) -> SentenceProfile:
     bounds = np.searchsorted(by_sentence, np.arange(len(p.tokens.sentences) + 1))
     per_sentence = [stems[bounds[s]:bounds[s + 1]]
                     for s in range(len(p.tokens.sentences))]
-    return SentenceProfile(sentence_keys(p.tokens, min_words), per_sentence)
+    return SentenceProfile(token_sentence_keys(p.tokens, p.word_ids, min_words), per_sentence)
 
 
 @dataclass

@@ -85,6 +85,48 @@ def _shingle_hashes64_numpy(hashes: np.ndarray, size: int) -> np.ndarray:
     return mix64(acc)
 
 
+#: The odd base of :func:`run_hashes`' polynomial, and its inverse modulo 2**64.
+_RUN_BASE = 0x9E3779B97F4A7C15
+_RUN_BASE_INVERSE = pow(_RUN_BASE, -1, 1 << 64)
+
+
+def run_hashes(hashes: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each run of words ``[first[k], last[k])`` given their ``hashes``
+    (what identifies a sentence by its words): ``sum(h[t] * B**(last - 1 - t)) + B**length``
+    modulo 2**64 for the odd base ``B``, through :func:`mix64`; never 0, which callers keep
+    for "no key". Runs may overlap or be empty. A compiled loop
+    (:func:`dedup.kernels.run_hashes`), or for work too small for it (:mod:`dedup.compiled`)
+    numpy (:func:`_run_hashes_numpy`, also the reference)."""
+    hashes = np.ascontiguousarray(hashes, dtype=_U64)
+    first = np.ascontiguousarray(first, dtype=np.int64)
+    last = np.ascontiguousarray(last, dtype=np.int64)
+    if not compiled.enabled():
+        return _run_hashes_numpy(hashes, first, last)
+    from .kernels import run_hashes as kernel  # numba: for the commands that hash
+
+    found: np.ndarray = kernel(hashes, first, last, _U64(_RUN_BASE))
+    return found
+
+
+def _run_hashes_numpy(hashes: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """:func:`run_hashes` in a few numpy passes over all the words: with prefix sums of
+    ``h[t] * B**-(t + 1)``, a run's sum is ``B**last`` times the difference of two of them."""
+    n = len(hashes)
+    with np.errstate(over="ignore"):
+        up = np.full(n + 1, _RUN_BASE, dtype=_U64)
+        up[0] = 1
+        np.cumprod(up, out=up)  # B**t
+        down = np.full(n + 1, _RUN_BASE_INVERSE, dtype=_U64)
+        down[0] = 1
+        np.cumprod(down, out=down)  # B**-t
+        prefix = np.zeros(n + 1, dtype=_U64)
+        np.cumsum(hashes * down[1:], out=prefix[1:])
+        z = up[last] * (prefix[last] - prefix[first]) + up[last - first]
+    keys = mix64(z)
+    keys[keys == 0] = 1
+    return keys
+
+
 def shingle_hashes(hashes: np.ndarray, size: int) -> np.ndarray:
     """32-bit shingle hashes (the top half of the 64-bit ones), the input MinHash expects."""
     return (shingle_hashes64(hashes, size) >> _U64(32)).astype(np.uint32)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from dedup import batch
 from dedup.batch import document_features
-from dedup.boilerplate import sentence_keys
+from dedup.boilerplate import token_sentence_keys
 from dedup.normalize import fold_origins, plain_fold, plain_fold_marked, plain_fold_points
 from dedup.shingle import word_hashes
 from dedup.tokens import content_mask, sentence_lengths, tokenize_lazily
@@ -37,7 +37,8 @@ def _expected(text: str, min_words: int) -> tuple[np.ndarray, ...]:
     stems = word_hashes([word[:4] for word, keep in zip(tokens.words, content) if keep])
     per_sentence = np.array([content[first:last].sum() for first, last in tokens.sentences])
     return (word_hashes(tokens.words), sentence_lengths(tokens.sentences),
-            sentence_keys(tokens, min_words), stems, per_sentence)
+            token_sentence_keys(tokens, word_hashes(tokens.words), min_words), stems,
+            per_sentence)
 
 
 def _same(found: list[tuple[np.ndarray, ...]], given: list[str], min_words: int) -> None:

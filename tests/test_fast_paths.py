@@ -22,7 +22,7 @@ from dedup.boilerplate import (
     frequent_sentences,
     in_sorted,
     median_jaccard,
-    sentence_keys,
+    token_sentence_keys,
 )
 from dedup.config import Config, ShingleConfig
 from dedup.models import Document
@@ -83,7 +83,7 @@ def _sentence_profile_reference(p: Prepared, min_words: int) -> SentenceProfile:
     bounds = np.searchsorted(sentence_of_stem, np.arange(len(p.tokens.sentences) + 1))
     per_sentence = [np.unique(p.stems[bounds[s]:bounds[s + 1]])
                     for s in range(len(p.tokens.sentences))]
-    return SentenceProfile(sentence_keys(p.tokens, min_words), per_sentence)
+    return SentenceProfile(token_sentence_keys(p.tokens, p.word_ids, min_words), per_sentence)
 
 
 @settings(deadline=None, max_examples=200)

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup._reference import reference_signature
-from dedup.shingle import shingle_hashes, shingle_hashes64, word_hashes
+from dedup import compiled
+from dedup.shingle import _RUN_BASE, mix64, run_hashes, shingle_hashes, shingle_hashes64, word_hashes
 from dedup.signatures import Signer, affine32_permutations
 
 
@@ -19,6 +20,39 @@ def test_hashes_are_stable_across_runs_and_machines() -> None:
     ids = word_hashes(["wir", "haben", "eine", "stetige"])
     assert [int(x) for x in shingle_hashes64(ids, 3)] == [0x63F6D4EDEFAB5954, 0x0F5BAA2D3E9CA2CB]
     assert shingle_hashes(ids, 3).tolist() == [1677120749, 257665581]
+    # Sentence keys (indexes store them too).
+    assert [int(x) for x in run_hashes(ids, np.array([0, 1]), np.array([4, 3]))] == [
+        0x9DFF599054141AC8, 0xBE9FAAB7776A1295]
+
+
+def _run_hash_reference(hashes: list[int], first: int, last: int) -> int:
+    z = 1
+    for h in hashes[first:last]:
+        z = (z * _RUN_BASE + h) % (1 << 64)
+    return int(mix64(np.array([z], dtype=np.uint64))[0]) or 1
+
+
+@settings(deadline=None, max_examples=100)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=40), st.lists(st.tuples(
+    st.integers(0, 40), st.integers(0, 40)), max_size=10))
+def test_run_hashes_compiled_and_numpy_are_the_reference(hashes: list[int],
+                                                         runs: list[tuple[int, int]]) -> None:
+    runs = [(min(a, b, len(hashes)), min(max(a, b), len(hashes))) for a, b in runs]
+    words = np.asarray(hashes, dtype=np.uint64)
+    first = np.array([a for a, _ in runs], dtype=np.int64)
+    last = np.array([b for _, b in runs], dtype=np.int64)
+    expected = [_run_hash_reference(hashes, a, b) for a, b in runs]
+    for kernels in (True, False):
+        with compiled.using(kernels):
+            assert run_hashes(words, first, last).tolist() == expected
+
+
+def test_run_hashes_tell_order_and_length_apart() -> None:
+    ids = word_hashes(["a", "b", "c"])
+    zero = np.zeros(1, dtype=np.uint64)
+    keys = run_hashes(np.concatenate([ids, ids[::-1], zero, ids]), np.array([0, 3, 6]),
+                      np.array([3, 6, 10]))
+    assert len(set(keys.tolist())) == 3  # a b c, c b a, and a b c after a word hashing to 0
 
 
 @settings(deadline=None, max_examples=100)
