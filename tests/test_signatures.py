@@ -8,9 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup._reference import reference_signature
 from dedup import compiled
-from dedup.shingle import _RUN_BASE, mix64, run_hashes, shingle_hashes, shingle_hashes64, word_hashes
+from dedup._reference import reference_signature
+from dedup.shingle import (
+    _RUN_BASE,
+    mix64,
+    run_hashes,
+    shingle_hashes,
+    shingle_hashes64,
+    word_hashes,
+)
 from dedup.signatures import Signer, affine32_permutations
 
 
