@@ -481,6 +481,29 @@ def run_hashes(hashes: np.ndarray, first: np.ndarray, last: np.ndarray, base: np
     return out
 
 
+@_kernel()
+def maybe_often(codes: np.ndarray, min_count: int,
+                bits: int) -> np.ndarray:  # pragma: no cover - compiled
+    """The codes whose slot, of ``2**bits`` (a multiplicative hash of the code), holds
+    ``min_count`` codes or more, in their order: every code occurring ``min_count`` times
+    is among them (its occurrences share a slot), and with about as many slots as codes
+    few others are."""
+    shift = np.uint64(64 - bits)
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    counts = np.zeros(1 << bits, dtype=np.uint8)
+    for i in range(len(codes)):
+        slot = (np.uint64(codes[i]) * golden) >> shift
+        if counts[slot] < 255:
+            counts[slot] += 1
+    kept = np.empty(len(codes), dtype=codes.dtype)
+    at = 0
+    for i in range(len(codes)):
+        if counts[(np.uint64(codes[i]) * golden) >> shift] >= min_count:
+            kept[at] = codes[i]
+            at += 1
+    return kept[:at].copy()
+
+
 def warm() -> None:
     """Load every kernel for the argument types the pipeline passes (from the cache, or by
     compiling it), so that the workers an engine forks afterwards inherit them rather than
@@ -502,6 +525,7 @@ def warm() -> None:
     exact_runs(keys, keys, 3, 3, 2, 32)
     band_codes(np.arange(2, dtype=np.int64), np.zeros(2, dtype=np.uint32), 50)
     shingle_hashes64(keys, 1, keys)
+    maybe_often(one, 2, 10)
     run_hashes(keys, zero, one, np.uint64(3))
     for origins in (False, True):
         plain_fold(points, np.array([4], dtype=np.int64), lengths, lengths, points, codes,

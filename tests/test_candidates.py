@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dedup import compiled
 from dedup._reference import reference_candidates
-from dedup.candidates import candidate_pairs
+from dedup.candidates import _often, candidate_pairs
 
 
 def _planted(rng: np.random.Generator, docs: int, perms: int, groups: int) -> np.ndarray:
@@ -193,3 +196,19 @@ def test_an_engine_that_cannot_see_the_temporary_directory_only_finds_codes() ->
     assert engine.mapped == [("_group_codes", min(candidates.GROUPS_AT_ONCE, groups - first))
                              for first in range(0, groups, candidates.GROUPS_AT_ONCE)]
     assert progress[-1][0] == progress[-1][1] > groups
+
+
+@settings(deadline=None, max_examples=150)
+@given(st.lists(st.lists(st.integers(0, 40), max_size=60), min_size=1, max_size=6),
+       st.integers(1, 6), st.integers(1, 8))
+def test_often_is_a_count_with_or_without_the_slot_filter(runs: list[list[int]], least: int,
+                                                          bits: int) -> None:
+    # Ascending runs one after another, as the groups' codes come; few slots (2**bits) make
+    # codes that occur less often share a slot with frequent ones.
+    codes = np.concatenate([np.sort(np.asarray(r, dtype=np.int64)) for r in runs])
+    counts = Counter(codes.tolist())
+    expected = sorted(code for code, count in counts.items() if count >= least)
+    for kernels in (False, True):
+        with compiled.using(kernels):
+            assert _often(codes, least, bits).tolist() == expected
+            assert _often(codes, least).tolist() == expected
