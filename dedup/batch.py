@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import TypeVar
 
 import numpy as np
@@ -33,7 +32,7 @@ import numpy as np
 from . import compiled
 from .boilerplate import sentence_keys, token_sentence_keys
 from .normalize import PlainFolds, plain_fold_points
-from .tokens import _word_chars, sentence_lengths, tokenize_lazily
+from .tokens import Tokens, _word_chars, sentence_lengths, tokenize_lazily
 from .vocabulary import Vocabulary
 
 _U64 = np.uint64
@@ -139,47 +138,137 @@ def plain_blocks(texts: Sequence[str], origins: bool = False) -> tuple[list[int]
     return sorted(alone), blocks
 
 
-def document_features(texts: list[str], vocab: Vocabulary, min_words: int) -> list[Signable]:
-    """:data:`Signable` of each text, as :func:`dedup.tokens.tokenize_lazily`,
+@dataclass
+class TextFeatures:
+    """What signing needs of several texts, one text after another
+    (:func:`document_features`): a handful of arrays, not a few small ones per text."""
+
+    word_ids: np.ndarray  # uint64 per word: its hash
+    words: np.ndarray  # int64 per text: how many words it has
+    sentence_words: np.ndarray  # int64 per sentence: how many words it has
+    sentence_keys: np.ndarray  # uint64 per sentence (NO_KEY when too short or not asked for)
+    sentences: np.ndarray  # int64 per text: how many sentences it has
+    stems: np.ndarray  # uint64 per content word: the hash of its stem
+    stem_counts: np.ndarray  # int64 per text: how many content words it has
+    sentence_stems: np.ndarray  # int64 per sentence: how many content words it has
+
+    def only(self, keep: np.ndarray) -> TextFeatures:
+        """The features of the texts where ``keep`` (bool per text) holds."""
+        sentences = np.repeat(keep, self.sentences)
+        return TextFeatures(
+            self.word_ids[np.repeat(keep, self.words)], self.words[keep],
+            self.sentence_words[sentences], self.sentence_keys[sentences],
+            self.sentences[keep], self.stems[np.repeat(keep, self.stem_counts)],
+            self.stem_counts[keep], self.sentence_stems[sentences])
+
+    def split(self) -> list[Signable]:
+        """:data:`Signable` of each text."""
+        words, sentences, stems = (np.cumsum(c) - c for c in
+                                   (self.words, self.sentences, self.stem_counts))
+        out = []
+        for w, nw, s, ns, c, nc in zip(words.tolist(), self.words.tolist(),
+                                       sentences.tolist(), self.sentences.tolist(),
+                                       stems.tolist(), self.stem_counts.tolist()):
+            out.append((self.word_ids[w : w + nw], self.sentence_words[s : s + ns],
+                        self.sentence_keys[s : s + ns], self.stems[c : c + nc],
+                        self.sentence_stems[s : s + ns]))
+        return out
+
+    @staticmethod
+    def join(parts: Sequence[tuple[Sequence[int], TextFeatures]]) -> TextFeatures:
+        """The features of texts ``0, 1, ...`` from ``parts``, each the features of the
+        texts ``rows`` (ascending; every text in one part)."""
+        rows = np.concatenate([np.asarray(r, dtype=np.int64) for r, _ in parts])
+        fields = [np.concatenate([getattr(f, name) for _, f in parts])
+                  for name in _FEATURE_FIELDS]
+        joined = TextFeatures(*fields)
+        if np.all(rows[1:] > rows[:-1]):
+            return joined
+        order = np.argsort(rows, kind="stable")
+        return TextFeatures(
+            _in_order(joined.word_ids, joined.words, order), joined.words[order],
+            _in_order(joined.sentence_words, joined.sentences, order),
+            _in_order(joined.sentence_keys, joined.sentences, order),
+            joined.sentences[order],
+            _in_order(joined.stems, joined.stem_counts, order), joined.stem_counts[order],
+            _in_order(joined.sentence_stems, joined.sentences, order))
+
+
+_FEATURE_FIELDS = ("word_ids", "words", "sentence_words", "sentence_keys", "sentences",
+                   "stems", "stem_counts", "sentence_stems")
+
+
+def _in_order(values: np.ndarray, counts: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``values``, segments of ``counts[k]`` values for each text ``k``, with the texts'
+    segments in ``order``."""
+    starts = np.cumsum(counts) - counts
+    moved = counts[order]
+    take = np.repeat(starts[order] - (np.cumsum(moved) - moved), moved)
+    return values[take + np.arange(len(take))]
+
+
+def document_features(texts: list[str], vocab: Vocabulary, min_words: int) -> TextFeatures:
+    """:class:`TextFeatures` of ``texts``, as :func:`dedup.tokens.tokenize_lazily`,
     :meth:`Vocabulary.lookup`, :meth:`Vocabulary.content_stems` and
     :func:`dedup.boilerplate.sentence_keys` give them: plainly folded texts in blocks
-    (:func:`points_features`), the others one by one."""
-    out = []
-    for hashes, f in document_words(texts, vocab, min_words,
-                                    lambda numbers: vocab.hashes[numbers], stems=True):
-        assert f.sentence_keys is not None and f.stems is not None  # asked for
-        assert f.sentence_stems is not None
-        out.append((hashes, f.sentence_words, f.sentence_keys, f.stems, f.sentence_stems))
-    return out
+    (:func:`block_features`), the others one by one."""
+    alone, blocks = plain_blocks(texts)
+    parts = [(block.rows, block_features(
+        block_words(block.folds.points, block.folds.lengths, vocab), vocab, min_words))
+        for block in blocks]
+    for i in alone:
+        tokens = tokenize_lazily(texts[i])
+        parts.append(([i], _text_features(tokens, vocab.lookup(tokens.words), vocab,
+                                          min_words)))
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return TextFeatures(np.zeros(0, dtype=_U64), empty, empty, np.zeros(0, dtype=_U64),
+                            empty, np.zeros(0, dtype=_U64), empty, empty)
+    return TextFeatures.join(parts)
+
+
+def _text_features(tokens: Tokens, numbers: np.ndarray, vocab: Vocabulary,
+                   min_words: int | None) -> TextFeatures:
+    """:class:`TextFeatures` of one text from its tokens and their vocabulary ``numbers``
+    (used at once: they hold until the vocabulary's next lookup)."""
+    ids = vocab.hashes[numbers]
+    lengths = sentence_lengths(tokens.sentences)
+    at, stems = vocab.content_stems(numbers)
+    keys = (np.zeros(len(lengths), dtype=_U64) if min_words is None
+            else token_sentence_keys(tokens, ids, min_words))
+    one = np.ones(1, dtype=np.int64)
+    return TextFeatures(ids, one * len(ids), lengths, keys, one * len(lengths), stems,
+                        one * len(stems),
+                        np.bincount(tokens.sentence_of[at], minlength=len(lengths)))
 
 
 def document_words(texts: list[str], vocab: Vocabulary, min_words: int | None,
-                   take: Callable[[np.ndarray], K], *,
-                   stems: bool = False) -> list[tuple[K, Features]]:
+                   take: Callable[[np.ndarray], K]) -> list[tuple[K, Features]]:
     """Per text: ``take`` of its words' vocabulary numbers (called at once: numbers hold
     until the vocabulary's next lookup) and its :class:`Features`: the words of each of its
-    sentences, unless ``min_words`` is None the sentences' keys, and with ``stems`` its
-    content words' stems, as the per-document tokenizer finds them: plainly folded texts in
-    blocks (:func:`points_features`), the others one by one."""
+    sentences, unless ``min_words`` is None the sentences' keys, and its content words'
+    stems, as the per-document tokenizer finds them: plainly folded texts in blocks
+    (:func:`block_features`), the others one by one."""
     alone, blocks = plain_blocks(texts)
     out: dict[int, tuple[K, Features]] = {}
     for block in blocks:
-        found = points_features(block.folds.points, block.folds.lengths, vocab, min_words,
-                                stems=stems)
-        for i, f in zip(block.rows, found):
-            out[i] = (take(f.numbers), f)
+        words = block_words(block.folds.points, block.folds.lengths, vocab)
+        found = block_features(words, vocab, min_words)
+        cut = np.cumsum(found.words)[:-1]
+        for i, numbers, f in zip(block.rows, np.split(words.numbers, cut), found.split()):
+            out[i] = (take(numbers), _features(numbers, f, min_words))
     for i in alone:
         tokens = tokenize_lazily(texts[i])
         numbers = vocab.lookup(tokens.words)
-        f = Features(numbers, sentence_lengths(tokens.sentences),
-                     None if min_words is None else token_sentence_keys(
-                         tokens, vocab.hashes[numbers], min_words))
-        if stems:
-            at, f.stems = vocab.content_stems(numbers)
-            f.sentence_stems = np.bincount(tokens.sentence_of[at],
-                                           minlength=len(tokens.sentences))
-        out[i] = (take(numbers), f)
+        [f] = _text_features(tokens, numbers, vocab, min_words).split()
+        out[i] = (take(numbers), _features(numbers, f, min_words))
     return [out[i] for i in range(len(texts))]
+
+
+def _features(numbers: np.ndarray, f: Signable, min_words: int | None) -> Features:
+    _, sentence_words, keys, stems, sentence_stems = f
+    return Features(numbers, sentence_words, None if min_words is None else keys, stems,
+                    sentence_stems)
 
 
 @dataclass
@@ -240,33 +329,22 @@ def block_words(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary) -> B
                       spaced, spaced_at)
 
 
-def points_features(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary,
-                    min_words: int | None, *, stems: bool = False) -> list[Features]:
-    """:class:`Features` of each of several plainly folded texts given as their code points
-    (as :func:`block_words` takes them), equal to ``plain_words``, ``vocab.lookup`` and
-    ``sentence_keys`` on each (no keys when ``min_words`` is None; with ``stems``, the
-    content words' stems, as :meth:`Vocabulary.content_stems` gives them, and how many each
-    sentence has)."""
-    block = block_words(points, lengths, vocab)
-    numbers, first, last = block.numbers, block.first, block.last
-    counts = last - first
-    keys = None if min_words is None else sentence_keys(vocab.hashes[numbers], first, last,
-                                                        min_words)
-    if stems:  # for the whole block at once, not document by document
-        at, stem_hashes = vocab.content_stems(numbers)
-        # Content words before each sentence's and each document's first word.
-        sentence_stems = np.searchsorted(at, last) - np.searchsorted(at, first)
-        stem_at = np.searchsorted(at, block.first_word).tolist()
-    per_doc = block.per_doc.tolist()
-    out = []
-    for d, (low, high) in enumerate(pairwise(block.first_word.tolist())):
-        s, e = per_doc[d], per_doc[d + 1]
-        found = Features(numbers[low:high], counts[s:e], None if keys is None else keys[s:e])
-        if stems:
-            found.stems = stem_hashes[stem_at[d] : stem_at[d + 1]]
-            found.sentence_stems = sentence_stems[s:e]
-        out.append(found)
-    return out
+def block_features(block: BlockWords, vocab: Vocabulary,
+                   min_words: int | None) -> TextFeatures:
+    """:class:`TextFeatures` of the texts of a block (as :func:`block_words` found them,
+    with ``vocab`` and no lookup since), equal to ``plain_words``, ``vocab.lookup``,
+    ``sentence_keys`` (no keys when ``min_words`` is None) and ``vocab.content_stems`` on
+    each: for the whole block at once, not text by text."""
+    first, last = block.first, block.last
+    ids = vocab.hashes[block.numbers]
+    keys = (np.zeros(len(first), dtype=_U64) if min_words is None
+            else sentence_keys(ids, first, last, min_words))
+    at, stems = vocab.content_stems(block.numbers)
+    # Content words before each sentence's and each text's first word.
+    stem_at = np.searchsorted(at, block.first_word)
+    return TextFeatures(ids, np.diff(block.first_word), last - first, keys,
+                        np.diff(block.per_doc), stems, np.diff(stem_at),
+                        np.searchsorted(at, last) - np.searchsorted(at, first))
 
 
 def word_keys(words: Sequence[str]) -> np.ndarray:

@@ -281,34 +281,20 @@ def _sign_blocks(context: tuple[Config, Signer, Sequence[Document], str | None],
     vocab = vocabulary(config.align.stem_chars)
     out: list[_Signed] = []
     for start, end in blocks:
-        words: list[int] = []
-        kept: list[np.ndarray] = []
-        keys: list[np.ndarray] = []
-        lengths: list[np.ndarray] = []
-        stems: list[np.ndarray] = []
-        sentence_stems: list[np.ndarray] = []
-        texts = [doc.text for doc in documents[start:end]]
-        for hashes, sentence_words, doc_keys, doc_stems, doc_sentence_stems in (
-                document_features(texts, vocab, config.boilerplate.min_words)):
-            words.append(len(hashes))
-            if len(hashes) < config.shingle.min_words:
-                continue
-            kept.append(hashes)
-            keys.append(doc_keys)
-            lengths.append(sentence_words)
-            stems.append(doc_stems)
-            sentence_stems.append(doc_sentence_stems)
+        found = document_features([doc.text for doc in documents[start:end]], vocab,
+                                  config.boilerplate.min_words)
+        counts = found.words
+        keep = counts >= config.shingle.min_words
+        kept = found if keep.all() else found.only(keep)
         name = str(start)
         if folder is not None:
-            write_block(folder, name, _concatenate(stems, np.uint64),
-                        _concatenate(sentence_stems, np.int64))
-        counts = np.asarray(words, dtype=np.int64)
+            write_block(folder, name, kept.stems, kept.sentence_stems)
         out.append(_Signed(
-            counts, counts >= config.shingle.min_words,
-            signer.sign_ranges(*_shingle_ranges(kept, config.shingle.size)),
-            _concatenate(keys, np.uint64), _concatenate(lengths, np.int32),
-            np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)),
-            np.fromiter(map(len, stems), dtype=np.int64, count=len(stems)), name))
+            counts, keep,
+            signer.sign_ranges(*_shingle_ranges(kept.word_ids, kept.words,
+                                                config.shingle.size)),
+            kept.sentence_keys, kept.sentence_words.astype(np.int32), kept.sentences,
+            kept.stem_counts, name))
     return out
 
 
@@ -321,19 +307,15 @@ def _sign_part(context: tuple[Config, Signer, Sequence[Document], str | None],
     return config, signer, Rows(documents, rows), folder
 
 
-def _shingle_ranges(hashes: list[np.ndarray],
+def _shingle_ranges(hashes: np.ndarray, counts: np.ndarray,
                     size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`shingle_hashes` of each of several documents' word hashes, hashed in one pass
-    over all of them (a dozen numpy calls an article were 30 us): ``(values, starts, ends)``,
+    """:func:`shingle_hashes` of each of several documents' word hashes (``hashes``, the
+    first ``counts[0]`` of them the first document's, and so on), hashed in one pass over
+    all of them (a dozen numpy calls an article were 30 us): ``(values, starts, ends)``,
     document ``i``'s being ``values[starts[i]:ends[i]]`` (the shingles that span two
     documents lie between and belong to neither)."""
-    if not hashes:
-        empty = np.zeros(0, dtype=np.int64)
-        return np.zeros(0, dtype=np.uint32), empty, empty
-    counts = np.fromiter(map(len, hashes), dtype=np.int64, count=len(hashes))
     starts = np.cumsum(counts) - counts
-    return (shingle_hashes(np.concatenate(hashes), size), starts,
-            starts + np.maximum(counts - size + 1, 0))
+    return (shingle_hashes(hashes, size), starts, starts + np.maximum(counts - size + 1, 0))
 
 
 def _concatenate(arrays: list[np.ndarray], dtype: type[np.generic]) -> np.ndarray:
@@ -364,7 +346,7 @@ def _stems_chunk(context: tuple[Config, Sequence[Document]],
     config, documents = context
     vocab = vocabulary(config.align.stem_chars)
     found = document_words([documents[row].text for row, _ in items], vocab, None,
-                           lambda numbers: None, stems=True)
+                           lambda numbers: None)
     out: list[_Stems] = []
     for (_, f), (_, sentences) in zip(found, items):
         assert f.stems is not None and f.sentence_stems is not None  # asked for

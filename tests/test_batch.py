@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup import batch
-from dedup.batch import document_features
+from dedup.batch import TextFeatures, document_features
 from dedup.boilerplate import token_sentence_keys
 from dedup.normalize import fold_origins, plain_fold, plain_fold_marked, plain_fold_points
 from dedup.shingle import word_hashes
@@ -41,7 +41,8 @@ def _expected(text: str, min_words: int) -> tuple[np.ndarray, ...]:
             per_sentence)
 
 
-def _same(found: list[tuple[np.ndarray, ...]], given: list[str], min_words: int) -> None:
+def _same(features: TextFeatures, given: list[str], min_words: int) -> None:
+    found = features.split()
     assert len(found) == len(given)
     for text, got in zip(given, found):
         want = _expected(text, min_words)
@@ -58,6 +59,17 @@ def test_block_features_are_the_per_document_ones(given: list[str], limit: int,
     vocab = Vocabulary(4, limit=limit)
     for _ in range(2):  # words new, then known
         _same(document_features(given, vocab, min_words), given, min_words)
+
+
+@settings(deadline=None, max_examples=100)
+@given(texts, st.data())
+def test_features_of_some_texts_are_theirs(given: list[str], data: st.DataObject) -> None:
+    keep = data.draw(st.lists(st.booleans(), min_size=len(given), max_size=len(given)))
+    found = document_features(given, Vocabulary(4), 2)
+    some = found.only(np.asarray(keep, dtype=bool)).split()
+    expected = [f for f, kept in zip(found.split(), keep) if kept]
+    assert [[a.tolist() for a in f] for f in some] == [[a.tolist() for a in f]
+                                                      for f in expected]
 
 
 def test_real_news_in_blocks_and_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -176,6 +176,8 @@ def test_shingles_of_documents_hashed_together_are_their_own(counts: list[int],
 
     rng = np.random.default_rng(sum(counts) + size)
     hashes = [rng.integers(0, 2**64, size=n, dtype=np.uint64) for n in counts]
-    values, starts, ends = _shingle_ranges(hashes, size)
+    values, starts, ends = _shingle_ranges(
+        np.concatenate([np.zeros(0, dtype=np.uint64), *hashes]), np.asarray(counts, np.int64),
+        size)
     together = [values[s:e].tolist() for s, e in zip(starts, ends)]
     assert together == [shingle_hashes(h, size).tolist() for h in hashes]
