@@ -64,7 +64,7 @@ class Prepared:
 
     def mark_fragments(self, min_sentence_words: int) -> None:
         # Sentences are consecutive runs of words: counting each one's words is its length.
-        lengths = np.bincount(self.tokens.sentence_of, minlength=len(self.tokens.sentences))
+        lengths = np.bincount(self.tokens.sentence_of, minlength=self.tokens.sentence_count)
         self.uncounted = fragment_words(lengths, self.tokens.sentence_of, min_sentence_words)
         if len(self.boiler):
             self.uncounted = self.uncounted | self.boiler

@@ -153,7 +153,7 @@ class SentenceMarks:
         prepared = prepare_many(docs, config)
         for p, row in zip(prepared, rows):
             flags = self.flags_of(row)
-            if len(flags) != len(p.tokens.sentences):  # pragma: no cover - same tokenizer
+            if len(flags) != p.tokens.sentence_count:  # pragma: no cover - same tokenizer
                 raise AssertionError(f"'{p.doc.id}': sentences differ from when it was signed")
             if flags.any():
                 p.set_boilerplate(flags[p.tokens.sentence_of])
@@ -190,14 +190,13 @@ def prepare_many(docs: Sequence[Document], config: Config) -> list[Prepared]:
         uncounted = fragment_words(lengths, sentence_of, config.align.min_sentence_words)
         first_word = words.first_word.tolist()
         per_doc = words.per_doc.tolist()
-        sentences = list(zip(words.first.tolist(), words.last.tolist()))
         for d, i in enumerate(block.rows):
             low, high = first_word[d], first_word[d + 1]
             s, e = per_doc[d], per_doc[d + 1]
             # Copies, not views: a cached document must not hold its whole block.
-            tokens = Tokens(None, starts[low:high].copy(), ends[low:high].copy(),
-                            [(f - low, t - low) for f, t in sentences[s:e]],
-                            sentence_of[low:high] - s, spaced=words.spaced_words(low, high))
+            tokens = Tokens(None, starts[low:high].copy(), ends[low:high].copy(), None,
+                            sentence_of[low:high] - s, spaced=words.spaced_words(low, high),
+                            bounds=(words.first[s:e] - low, words.last[s:e] - low))
             p = Prepared(docs[i], tokens, ids[low:high].copy(),
                          stems[stem_at[d] : stem_at[d + 1]].copy(),
                          stem_pos[stem_at[d] : stem_at[d + 1]] - low,

@@ -35,20 +35,23 @@ class Tokens:
 
     ``words[i]`` is the i-th normalized word; ``text[starts[i]:ends[i]]`` is that word as it
     stands in the original. ``sentences`` are ``[first, last)`` word ranges in order, and
-    ``sentence_of[i]`` is the sentence of word i.
+    ``sentence_of[i]`` is the sentence of word i. Tokens made with ``bounds`` (the
+    sentences' first words and the words after their last, as arrays) make the list of
+    ``sentences`` when first asked for: verifying most pairs only counts them.
 
     Tokens made by :func:`tokenize_lazily` find ``starts``/``ends`` only when first asked:
     most documents are compared without a passage ever being quoted, and the offset map is
     most of the cost of tokenizing.
     """
 
-    __slots__ = ("_ends", "_fold", "_spaced", "_starts", "_text", "_words", "sentence_of",
-                 "sentences")
+    __slots__ = ("_bounds", "_ends", "_fold", "_sentences", "_spaced", "_starts", "_text",
+                 "_words", "sentence_of")
 
     def __init__(self, words: list[str] | None, starts: np.ndarray | None,
-                 ends: np.ndarray | None, sentences: list[tuple[int, int]],
+                 ends: np.ndarray | None, sentences: list[tuple[int, int]] | None,
                  sentence_of: np.ndarray, text: str | None = None,
-                 fold: tuple[str, Replaced] | None = None, spaced: str | None = None) -> None:
+                 fold: tuple[str, Replaced] | None = None, spaced: str | None = None,
+                 bounds: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         if starts is None and (text is None or fold is None):
             raise ValueError("Tokens without offsets need the text and its plain fold")
         if words is None and (spaced is None or starts is None):
@@ -57,7 +60,10 @@ class Tokens:
         # The words joined by single spaces, split when first asked for: verifying a pair
         # reads word hashes and offsets, never the strings (splitting was 50 us an article).
         self._spaced = spaced if words is None else None
-        self.sentences = sentences
+        if sentences is None and bounds is None:
+            raise ValueError("Tokens need their sentences or the sentences' bounds")
+        self._sentences = sentences
+        self._bounds = None if sentences is not None else bounds
         self.sentence_of = sentence_of
         self._starts = starts
         self._ends = ends
@@ -68,6 +74,23 @@ class Tokens:
 
     def __len__(self) -> int:
         return len(self._words) if self._words is not None else len(self.starts)
+
+    @property
+    def sentences(self) -> list[tuple[int, int]]:
+        if self._sentences is None:
+            assert self._bounds is not None
+            first, last = self._bounds
+            self._sentences = list(zip(first.tolist(), last.tolist()))
+            self._bounds = None
+        return self._sentences
+
+    @property
+    def sentence_count(self) -> int:
+        """``len(sentences)``, without making the list."""
+        if self._sentences is None:
+            assert self._bounds is not None
+            return len(self._bounds[0])
+        return len(self._sentences)
 
     @property
     def words(self) -> list[str]:
