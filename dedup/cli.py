@@ -16,6 +16,7 @@ from typing import IO, Any, TypeVar
 import click
 
 from . import __version__
+from .batch import warm_tables
 from .engines import ENGINES, Engine, default_workers, make_engine, using_engine
 from .errors import DedupError
 from .filter import KEEP_POLICIES, KeepPolicy, filter_copies
@@ -92,11 +93,13 @@ def _read(paths: Sequence[str], id_field: str, text_field: str, quiet: bool,
           spool: bool = False, workers: int | None = None) -> Corpus:
     """The documents in ``paths``, with warnings on stderr unless ``quiet``; with ``spool``,
     their texts wait in a temporary file (see :class:`dedup.store.DocumentStore`), and a
-    large JSONL file is parsed by ``workers`` processes (default: one per CPU)."""
+    large JSONL file is parsed by ``workers`` processes (default: one per CPU) while this
+    one loads the compiled kernels signing will need."""
     if progress:
         progress("reading", 0, 0)
     corpus = read_corpus(paths, id_field=id_field, text_field=text_field, stdin=stdin,
                          spool=spool, workers=workers or default_workers(),
+                         meanwhile=warm_tables,
                          progress=None if progress is None else (
                              lambda count: progress("reading", count, 0)))
     if progress:

@@ -124,6 +124,7 @@ def read_corpus(
     spool: bool = False,
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Corpus:
     """Read every input in ``paths`` into one :class:`Corpus`.
 
@@ -144,7 +145,9 @@ def read_corpus(
     :data:`PROGRESS_EVERY` documents (reading a million articles takes about a minute).
 
     ``workers`` > 1 with ``spool`` parses a large plain JSONL file in that many processes
-    (see :func:`_read_jsonl_parallel`); the corpus and any error are the same.
+    (see :func:`_read_jsonl_parallel`); the corpus and any error are the same. This
+    process then mostly waits for them, and calls ``meanwhile()`` (once, if given) while
+    they parse the first file so read: e.g. to load what the work after reading needs.
 
     >>> corpus = read_corpus(["corpus/", "extra.jsonl"])  # doctest: +SKIP
     >>> [d.id for d in corpus.documents]  # doctest: +SKIP
@@ -162,7 +165,8 @@ def read_corpus(
         items: Iterable[tuple[Document | _Written | Skipped, str]]
         if isinstance(documents, DocumentStore) and _splittable(path, workers):
             items = _read_jsonl_parallel(path, documents, workers, id_field=id_field,
-                                         text_field=text_field)
+                                         text_field=text_field, meanwhile=meanwhile)
+            meanwhile = None
         else:
             items = _iter_input(path, id_field=id_field, text_field=text_field, stdin=stdin)
         for item, origin in _unique(items, seen):
@@ -513,7 +517,8 @@ def _splittable(path: str, workers: int) -> bool:
 
 
 def _read_jsonl_parallel(path: str, store: DocumentStore, workers: int, *, id_field: str,
-                         text_field: str) -> Iterator[tuple[_Written | Skipped, str]]:
+                         text_field: str, meanwhile: Callable[[], object] | None = None,
+                         ) -> Iterator[tuple[_Written | Skipped, str]]:
     """The items :func:`_read_jsonl` finds in the file ``path``, in the same order, with the
     same origins and the same first error, parsed by ``workers`` processes.
 
@@ -523,7 +528,8 @@ def _read_jsonl_parallel(path: str, store: DocumentStore, workers: int, *, id_fi
     itself, one after another from where its range starts in the input (a text's UTF-8 is
     never longer than its JSON line, so a range's texts fit in its bytes), so only ids,
     metadata and offsets come back. A line that fails is parsed
-    again here, with its line number, to raise the error :func:`_read_jsonl` raises."""
+    again here, with its line number, to raise the error :func:`_read_jsonl` raises.
+    ``meanwhile()`` is called once the workers have started."""
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as stream:
@@ -543,7 +549,10 @@ def _read_jsonl_parallel(path: str, store: DocumentStore, workers: int, *, id_fi
     gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(min(workers, count)) as pool:
-            for parsed in pool.imap(_parse_range, list(pairwise(bounds))):
+            ranges = pool.imap(_parse_range, list(pairwise(bounds)))
+            if meanwhile is not None:
+                meanwhile()
+            for parsed in ranges:
                 for line, item in parsed.items:
                     yield item, f"{path}:{first_line + line}"
                 if parsed.failed is not None:

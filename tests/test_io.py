@@ -6,6 +6,7 @@ import gzip
 import io
 import itertools
 import json
+import multiprocessing
 import os
 import sys
 import time
@@ -761,6 +762,19 @@ def test_parallel_reading_is_used_for_large_files_only(tmp_path: Path,
     read_corpus([str(large)], spool=True, workers=1)
     read_corpus([str(large)], workers=2)  # texts in memory: nothing to share
     assert calls == [str(large)]
+
+
+def test_meanwhile_runs_once_while_workers_parse(tmp_path: Path, small_ranges: None) -> None:
+    first = write(tmp_path / "a.jsonl", jsonl(*({"id": f"a{i}", "text": "Text " * 9}
+                                                for i in range(9))))
+    second = write(tmp_path / "b.jsonl", jsonl({"id": "b", "text": "more"}))
+    seen: list[int] = []
+    corpus = read_corpus([str(first), str(second)], spool=True, workers=2,
+                         meanwhile=lambda: seen.append(len(multiprocessing.active_children())))
+    assert len(seen) == 1 and seen[0] >= 1  # once, with the workers running
+    assert len(corpus.documents) == 10
+    read_corpus([str(second)], spool=True, workers=1, meanwhile=lambda: seen.append(0))
+    assert len(seen) == 1  # no workers, nothing to overlap
 
 
 @pytest.mark.parametrize("content", [
