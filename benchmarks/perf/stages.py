@@ -102,6 +102,7 @@ class Stages:
 
 def run_child(path: str, workers: int | None, interval: float,
               engine_kind: str = "local") -> dict[str, Any]:
+    from dedup.batch import warm_tables
     from dedup.config import Config
     from dedup.engines import default_workers, make_engine
     from dedup.io import read_corpus
@@ -119,7 +120,8 @@ def run_child(path: str, workers: int | None, interval: float,
     thread.start()
     began = time.perf_counter()
     stages.enter("reading")
-    corpus = read_corpus([path], spool=True, workers=workers or default_workers())  # as the CLI
+    corpus = read_corpus([path], spool=True, workers=workers or default_workers(),
+                         meanwhile=warm_tables)  # as the CLI: the kernels load while reading
     if engine_kind != "local":
         stages.enter("starting the cluster")
     engine = make_engine(workers, kind=engine_kind)
