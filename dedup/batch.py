@@ -48,16 +48,14 @@ _ALL_BUT_SPACE[0x20] = False
 
 @dataclass
 class Features:
-    """What signing needs of one document."""
+    """The words, sentences and content stems of one document (:func:`document_words`)."""
 
     numbers: np.ndarray  # int64 vocabulary number per word (valid until the next lookup)
     sentence_words: np.ndarray  # int64 words per sentence
     sentence_keys: np.ndarray | None  # uint64 per sentence (NO_KEY when too short); None
     # when not asked for
-    # Only when asked for: the stem hashes of the content words (uint64, in order) and how
-    # many of them each sentence has (int64).
-    stems: np.ndarray | None = None
-    sentence_stems: np.ndarray | None = None
+    stems: np.ndarray  # uint64 the stem hashes of the content words, in order
+    sentence_stems: np.ndarray  # int64 how many of them each sentence has
 
 
 @functools.cache

@@ -348,7 +348,6 @@ def _stems_chunk(context: tuple[Config, Sequence[Document]],
                            lambda numbers: None)
     out: list[_Stems] = []
     for (_, f), (_, sentences) in zip(found, items):
-        assert f.stems is not None and f.sentence_stems is not None  # asked for
         out.append(_stems_of(f.stems, f.sentence_stems, sentences))
     return out
 
