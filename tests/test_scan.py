@@ -278,3 +278,16 @@ def test_json_written_piece_by_piece_is_the_same_text(seed_docs: list[Document])
     assert "".join(json_pieces(report)) == to_json(report)
     empty = Report(documents=0, params={}, clusters=[], pairs=[], skipped=[], stats={})
     assert "".join(json_pieces(empty)) == to_json(empty)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_scan_leaves_the_garbage_collector_as_it_found_it(seed_docs: list[Document],
+                                                          enabled: bool) -> None:
+    import gc
+
+    (gc.enable if enabled else gc.disable)()
+    try:
+        assert scan(seed_docs).clusters
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
