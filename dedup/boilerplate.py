@@ -175,9 +175,25 @@ class Frequent:
 
 def in_sorted(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     """``np.isin(values, members)`` for sorted unique ``members``, in one int64 array of
-    temporary memory (``np.isin`` sorts both: 1 GB at thirty million sentence keys)."""
+    temporary memory (``np.isin`` sorts both: 1 GB at thirty million sentence keys).
+
+    Many values against few members (every sentence key against the boilerplate ones): a
+    table of the members' low 16 bits rules out almost every value with one lookup, and
+    only the rest is searched: 7-14 ms instead of 114-158 ms for 2.6 million keys (a 100k
+    scan's) against 300."""
     if not len(members):
         return np.zeros(len(values), dtype=bool)
+    if len(values) >= 1 << 16 and len(members) <= 1 << 12:
+        table = np.zeros(1 << 16, dtype=bool)
+        table[np.bitwise_and(members, 0xFFFF).astype(np.intp)] = True
+        maybe = np.flatnonzero(table[np.bitwise_and(values, 0xFFFF).astype(np.intp)])
+        found = np.zeros(len(values), dtype=bool)
+        found[maybe] = _searched(values[maybe], members)
+        return found
+    return _searched(values, members)
+
+
+def _searched(values: np.ndarray, members: np.ndarray) -> np.ndarray:
     slot = np.searchsorted(members, values)
     slot[slot == len(members)] = 0
     found: np.ndarray = members[slot] == values

@@ -9,6 +9,7 @@ from dataclasses import replace
 from random import Random
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -438,3 +439,14 @@ def test_verifying_for_the_match_only_gives_the_same_match(seed_docs: list[Docum
                 skipped["sentence pairs"] += 1
     assert relations >= {"duplicate", "contains", "rewrite", "partial"}
     assert min(skipped.values()) > 0
+
+
+@pytest.mark.parametrize("members", [0, 1, 300, 5000])
+def test_in_sorted_is_isin_for_many_values(members: int) -> None:
+    # Enough values for the table of low bits; members sharing low bits with non-members.
+    rng = np.random.default_rng(members)
+    values = rng.integers(0, 2**64, size=70_000, dtype=np.uint64)
+    chosen = np.unique(np.concatenate([
+        values[rng.integers(0, len(values), size=members)],
+        (values[:members] ^ np.uint64(1 << 40))]))  # same low bits, not a value
+    assert np.array_equal(in_sorted(values, chosen), np.isin(values, chosen))
