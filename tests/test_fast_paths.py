@@ -138,7 +138,7 @@ def test_stems_written_while_signing_match_profiles(texts: list[str], block: int
     blocks = [(s, min(s + block, len(docs))) for s in range(0, len(docs), block)]
     signer = Signer(config.lsh.num_perm, config.lsh.seed)
     with tempfile.TemporaryDirectory() as folder:
-        corpus, files = _assemble(docs, _sign_blocks((config, signer, docs, folder), blocks),
+        corpus, files = _assemble(docs, _sign_blocks((config, signer, docs, folder, None), blocks),
                                   config, folder)
         assert files is not None
         items = []

@@ -84,7 +84,7 @@ def run_dedup(path: str) -> dict[str, Any]:
     blocks = sign_blocks(len(docs))
     with tempfile.TemporaryDirectory(prefix="dedup-stems-") as folder:  # as build_corpus
         corpus, stems = stages.time("prepare and sign", lambda: _assemble(
-            docs, engine.map(_sign_blocks, (config, signer, docs, folder), blocks), config,
+            docs, engine.map(_sign_blocks, (config, signer, docs, folder, None), blocks), config,
             folder))
         documents = list(corpus.documents)
         boiler = stages.time("boilerplate", lambda: _learn_boilerplate(

@@ -70,6 +70,9 @@ class Engine(Protocol):
     #: Whether every worker sees this machine's temporary directory (then stages may hand
     #: data over through files there instead of memory).
     shares_tempdir: bool
+    #: Whether every worker shares this process's memory mappings (forked processes, or
+    #: this process itself): then a stage may write its results into a shared array.
+    shares_memory: bool
 
     def map(self, fn: Callable[[C, Sequence[T]], list[R]], context: C, items: Sequence[T],
             progress: Callable[[int], None] | None = None, *,
@@ -84,6 +87,7 @@ class SerialEngine:
     """Everything in the calling process, in order (the reference for every other engine)."""
 
     shares_tempdir = True
+    shares_memory = True
 
     def __init__(self, chunk_size: int = 256) -> None:
         self.chunk_size = chunk_size

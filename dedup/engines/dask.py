@@ -94,6 +94,7 @@ class DaskEngine:
         self._cluster = None
         #: A LocalCluster's workers run on this machine; an existing cluster's may not.
         self.shares_tempdir = scheduler is None
+        self.shares_memory = False
         if scheduler is None:
             import dask
 

@@ -53,6 +53,8 @@ class ProcessEngine:
     """
 
     shares_tempdir = True
+    #: Forked workers inherit the parent's shared mappings; spawned ones do not.
+    shares_memory = "fork" in multiprocessing.get_all_start_methods()
 
     def __init__(self, workers: int, chunk_size: int = 256, min_items: int = 32) -> None:
         if workers < 1:
