@@ -39,6 +39,24 @@ _EMPTY32 = np.uint32(0xFFFFFFFF)
 _MASK32 = np.uint64(0xFFFFFFFF)
 
 
+@_kernel(inline="always")
+def _home(key: np.uint64, shift: np.uint64) -> np.int64:  # pragma: no cover - compiled
+    """A key's slot in a table of ``2**(64 - shift)`` slots: the top bits of its product
+    with the golden ratio (as :meth:`dedup.vocabulary._KeyTable._home` computes it)."""
+    return np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> shift)
+
+
+@_kernel(inline="always")
+def _mix64(z: np.uint64) -> np.uint64:  # pragma: no cover - compiled
+    """The splitmix64 finalizer (:func:`dedup.shingle.mix64`)."""
+    z ^= z >> np.uint64(30)
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return z
+
+
 @_kernel()
 def minhash_affine32(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, a: np.ndarray,
                      b: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
@@ -133,7 +151,7 @@ def table_get(keys: np.ndarray, slots: np.ndarray, values: np.ndarray, bits: int
         if key == 0:
             out[i] = zero
             continue
-        slot = np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> shift)
+        slot = _home(key, shift)
         out[i] = -1
         while slots[slot] != 0:
             if slots[slot] == key:
@@ -197,7 +215,6 @@ def sentence_bounds(points: np.ndarray, punct: np.ndarray, closer: np.ndarray,
             out[count] = first_word[d]
             count += 1
     return out[:count].copy()
-
 
 
 @_kernel()
@@ -298,7 +315,7 @@ def _slot(slot_key: np.ndarray, head: np.ndarray, key: np.uint64, shift: np.uint
           mask: int) -> np.int64:  # pragma: no cover - compiled
     """Where ``key`` is or would go in an open-addressing table (linear probing) whose
     used slots have ``head`` >= 0."""
-    slot = np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> shift)
+    slot: np.int64 = _home(key, shift)
     while head[slot] >= 0 and slot_key[slot] != key:
         slot = (slot + 1) & mask
     return slot
@@ -452,12 +469,7 @@ def shingle_hashes64(hashes: np.ndarray, size: int,
         z = np.uint64(0)
         for k in range(size):
             z += hashes[i + k] * multipliers[k]
-        z ^= z >> np.uint64(30)
-        z *= np.uint64(0xBF58476D1CE4E5B9)
-        z ^= z >> np.uint64(27)
-        z *= np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
-        out[i] = z
+        out[i] = _mix64(z)
     return out
 
 
@@ -472,11 +484,7 @@ def run_hashes(hashes: np.ndarray, first: np.ndarray, last: np.ndarray, base: np
         z = np.uint64(1)
         for t in range(first[k], last[k]):
             z = z * base + hashes[t]
-        z ^= z >> np.uint64(30)
-        z *= np.uint64(0xBF58476D1CE4E5B9)
-        z ^= z >> np.uint64(27)
-        z *= np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
+        z = _mix64(z)
         out[k] = z if z != np.uint64(0) else np.uint64(1)
     return out
 
@@ -489,16 +497,15 @@ def maybe_often(codes: np.ndarray, min_count: int,
     is among them (its occurrences share a slot), and with about as many slots as codes
     few others are."""
     shift = np.uint64(64 - bits)
-    golden = np.uint64(0x9E3779B97F4A7C15)
     counts = np.zeros(1 << bits, dtype=np.uint8)
     for i in range(len(codes)):
-        slot = (np.uint64(codes[i]) * golden) >> shift
+        slot = _home(np.uint64(codes[i]), shift)
         if counts[slot] < 255:
             counts[slot] += 1
     kept = np.empty(len(codes), dtype=codes.dtype)
     at = 0
     for i in range(len(codes)):
-        if counts[(np.uint64(codes[i]) * golden) >> shift] >= min_count:
+        if counts[_home(np.uint64(codes[i]), shift)] >= min_count:
             kept[at] = codes[i]
             at += 1
     return kept[:at].copy()
