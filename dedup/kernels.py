@@ -217,10 +217,24 @@ def sentence_bounds(points: np.ndarray, punct: np.ndarray, closer: np.ndarray,
     return out[:count].copy()
 
 
+@_kernel(inline="always")
+def _entity_step(name: int, kind: np.int8) -> tuple[int, bool]:  # pragma: no cover - compiled
+    """The next state of :func:`plain_fold`'s search for ``&name;`` (``name`` characters of a
+    name since an ``&``, -1 for none) after a character of ``kind`` (its ``entity`` class),
+    and whether that character completed one."""
+    if kind == 2:
+        return 0, False
+    if name < 0:
+        return -1, False
+    if kind == 1:
+        return (name + 1 if name < 33 else -1), False
+    return -1, kind == 3 and name > 0
+
+
 @_kernel()
 def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
                replace_start: np.ndarray, replace_chars: np.ndarray, checks: np.ndarray,
-               simple: np.ndarray, origins: bool,
+               entity: np.ndarray, simple: np.ndarray, origins: bool,
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
     """:func:`dedup.normalize.plain_fold` of texts given as their code points one after
     another (``sizes`` of them each): ``(plain, points, mapped, origin)``.
@@ -228,23 +242,23 @@ def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
     A character ``c`` of the Basic Multilingual Plane becomes ``replace_chars[
     replace_start[c]:][:replace_length[c]]`` when ``replace_length[c] >= 0`` (typography,
     dropped invisibles), else stays itself. A text is plain when, once so mapped, none of its
-    characters is beyond the plane or flagged ``1`` in ``checks`` (bits 16 and up), it does
-    not have both a flag-2 and a flag-4 character (``&`` and ``;``), and no hyphen is
-    followed by spaces and then a line break. ``points`` are the plain texts' mapped
+    characters is beyond the plane or flagged ``1`` in ``checks`` (bits 16 and up), no
+    hyphen is followed by spaces and then a line break, and no character of class 2 in
+    ``entity`` (``&``) is followed by 1 to 33 of class 1 (entity names) and one of class 3
+    (``;``). ``points`` are the plain texts' mapped
     characters casefolded through ``checks`` (its low 16 bits), each text followed by a NUL;
     ``mapped`` per text how many characters mapping gave (for a text that is not plain, up
     to where that was found); with ``origins``, ``origin`` gives each character of
     ``points`` its index in its text (NULs -1). ``simple`` marks the characters that none of
-    this concerns (kept, no flag, no hyphen, line break or space): most of them."""
+    this concerns (kept, no flag, no hyphen, line break, space or ``&``): most of them."""
     count = len(sizes)
     plain = np.ones(count, dtype=np.bool_)
     mapped = np.zeros(count, dtype=np.int64)
     at = 0
     for t in range(count):
         bad = False
-        amp = False
-        semi = False
         hyphen = False
+        name = -1  # characters of an entity's name since the last "&"; -1: none
         length = 0
         for i in range(at, at + sizes[t]):
             c = raw[i]
@@ -254,6 +268,9 @@ def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
             if simple[c]:
                 length += 1
                 hyphen = False
+                if name >= 0:
+                    name, found = _entity_step(name, entity[c])
+                    bad |= found
                 continue
             first = -1
             k = replace_length[c]
@@ -263,10 +280,9 @@ def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
                 k = 1
             for j in range(k):
                 m = c if first < 0 else replace_chars[first + j]
-                flags = checks[m] >> 16
-                bad |= (flags & 1) != 0
-                amp |= (flags & 2) != 0
-                semi |= (flags & 4) != 0
+                bad |= (checks[m] >> 16 & 1) != 0
+                name, found = _entity_step(name, entity[m])
+                bad |= found
                 if m == 0x2D:
                     hyphen = True
                 elif m == 0x0A and hyphen:
@@ -274,7 +290,7 @@ def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
                 elif m != 0x20:
                     hyphen = False
             length += k
-        plain[t] = not (bad or (amp and semi))
+        plain[t] = not bad
         mapped[t] = length
         at += sizes[t]
     total = 0
@@ -536,4 +552,4 @@ def warm() -> None:
     run_hashes(keys, zero, one, np.uint64(3))
     for origins in (False, True):
         plain_fold(points, np.array([4], dtype=np.int64), lengths, lengths, points, codes,
-                   table, origins)
+                   np.zeros(0x10000, dtype=np.int8), table, origins)

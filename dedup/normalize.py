@@ -906,22 +906,29 @@ def _plain_map(text: str, replaced: Replaced | None) -> str:
     return _plain_pattern().sub(replace, text)
 
 
+#: What the HTML stage would decode in folded text (:data:`_ENTITY_TAIL` with its ``;``),
+#: whether or not it names an entity. Text without one has no entity, and decoding cannot
+#: make one: an "&" next to a ";" alone ("AT&T; ...", "M&A;") is text like any other.
+_ENTITY_LIKE: Final = re.compile(r"&[#0-9a-z]{1,33};")
+
+
 def _plain_fold(text: str, replaced: Replaced | None) -> str | None:
     mapped = _plain_map(text, replaced)
     if (_tables().special.search(mapped) is not None or "\r" in mapped or "<" in mapped
-            or ("&" in mapped and ";" in mapped) or _HYPHEN_BREAK.search(mapped) is not None):
+            or _HYPHEN_BREAK.search(mapped) is not None):
         return None
-    return mapped.casefold()
+    folded = mapped.casefold()
+    return None if "&" in folded and _ENTITY_LIKE.search(folded) else folded
 
 
-_BAD, _AMP, _SEMI = 1, 2, 4
+_BAD = 1
 
 
 @functools.cache
 def _plain_checks() -> np.ndarray:
     """Per BMP character of a mapped text (:func:`_plain_table` applied): its casefold in the
-    low 16 bits and, above them, flags for :func:`plain_fold`'s checks: ``_BAD`` (special, a
-    carriage return, ``<``), ``_AMP`` (``&``), ``_SEMI`` (``;``)."""
+    low 16 bits and, above them, the flag ``_BAD`` for what :func:`plain_fold` refuses
+    (special, a carriage return, ``<``)."""
     special = _tables().special
     out = np.zeros(0x10000, dtype=np.uint32)
     for cp in range(0x10000):
@@ -931,8 +938,29 @@ def _plain_checks() -> np.ndarray:
             out[cp] = cp | _BAD << 16  # casefolding to several characters is special too
         else:
             out[cp] = ord(folded)
-    out[ord("&")] |= _AMP << 16
-    out[ord(";")] |= _SEMI << 16
+    return out
+
+
+#: Classes of :func:`_plain_entity`: what a character folds to, for finding
+#: :data:`_ENTITY_LIKE`.
+_NAME, _AMP, _SEMI = 1, 2, 3
+
+
+@functools.cache
+def _plain_entity() -> np.ndarray:
+    """Per BMP character: ``_AMP`` if it folds to ``&``, ``_SEMI`` to ``;``, ``_NAME`` to a
+    character of an entity's name (``[#0-9a-z]``), else 0 (as one character; one folding to
+    several is refused anyway)."""
+    out = np.zeros(0x10000, dtype=np.int8)
+    name = set("#0123456789abcdefghijklmnopqrstuvwxyz")
+    for cp in range(0x10000):
+        folded = chr(cp).casefold()
+        if folded == "&":
+            out[cp] = _AMP
+        elif folded == ";":
+            out[cp] = _SEMI
+        elif folded in name:
+            out[cp] = _NAME
     return out
 
 
@@ -964,16 +992,17 @@ def plain_fold_points(texts: Sequence[str], origins: bool = False) -> PlainFolds
     replace_length, replace_start, replace_chars = _plain_replacements()
     plain, points, mapped, origin = kernels.plain_fold(
         raw, sizes, replace_length, replace_start, replace_chars, _plain_checks(),
-        _plain_simple(), origins)
+        _plain_entity(), _plain_simple(), origins)
     return PlainFolds(plain, points, mapped[plain], origin if origins else None)
 
 
 @functools.cache
 def _plain_simple() -> np.ndarray:
     """Per BMP character: whether :func:`dedup.kernels.plain_fold` need not look at it
-    closely (not replaced, no check flag, not a hyphen, line break or space)."""
+    closely (not replaced, no check flag, not a hyphen, line break, space or ``&``)."""
     length = _plain_replacements()[0]
-    simple: np.ndarray = (length < 0) & ((_plain_checks() >> 16) == 0)
+    simple: np.ndarray = ((length < 0) & ((_plain_checks() >> 16) == 0)
+                          & (_plain_entity() != _AMP))
     simple[[0x2D, 0x0A, 0x20]] = False
     return simple
 

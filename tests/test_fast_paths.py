@@ -190,6 +190,8 @@ PLAIN_PIECES = [
     "ǰ", "\u00a0", "\t", "\r\n", "\r", "-\n", "- \n", "Ver-", "fügung", "€", "℃", "½", "Ω",
     "ω", "ς", "Σ", "ﬅ", "\u2029", "\u2028", "&", ";", "<", ">", "\u200b", "Ⅻ", "㎏", "ǅ",
     "\u1100", "\u1161", "한", "\U0001f600", "ŉ", "ſ", "ﬀ", "’", "‚", "—",
+    # "&" and ";" with and without an entity's name between them.
+    "AT&T", "&AMP;", "&#39;", "&#x41;", "&amp", "amp;", "#", "x", "&" + "a" * 33 + ";",
 ]
 plain_text = st.one_of(
     st.text(max_size=60),
