@@ -16,6 +16,11 @@ With ``--engine dask`` the scan runs on a dask LocalCluster of ``--workers`` pro
 CLI's ``--engine dask``); starting and closing the cluster are stages of their own, and its
 worker processes (children of this one) are sampled like a pool's.
 
+Each stage's CPU seconds are this process's and those of its children that ended during
+the stage (a process pool's workers end with the stage that made the pool): against the
+stage's seconds they show how busy the two cores were. A dask cluster's workers end when it
+closes, so with ``--engine dask`` their time lands there.
+
 Prints a Markdown table and the JSON.
 """
 
@@ -53,6 +58,13 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
+def _cpu_seconds() -> float:
+    """User and system CPU time of this process and of its children that have ended (a
+    pool's workers end with the pool, at the end of the stage that made it)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def _memory_mb(pid: int) -> tuple[float, float, float]:
     """(resident set, proportional set, private pages) of one process in MB; zeros if it is
     gone."""
@@ -76,13 +88,16 @@ class Stages:
         self.started: dict[str, float] = {}
         self.totals: dict[str, int] = {}
         self.memory: dict[str, dict[str, float]] = {}
+        self.cpu: dict[str, float] = {}  # CPU seconds used when each stage started
         self.lock = threading.Lock()
 
     def enter(self, stage: str) -> None:
         with self.lock:
             if stage != self.current:
                 self.current = stage
-                self.started.setdefault(stage, time.perf_counter())
+                if stage not in self.started:
+                    self.started[stage] = time.perf_counter()
+                    self.cpu[stage] = _cpu_seconds()
 
     def progress(self, stage: str, done: int, total: int) -> None:
         self.enter(stage)
@@ -128,25 +143,28 @@ def run_child(path: str, workers: int | None, interval: float,
     report = scan(corpus.documents, Config(), stages.progress, engine=engine)
     stages.enter("cluster and report")
     with open(os.devnull, "w", encoding="utf-8") as sink:
-        for piece in json_pieces(report):
-            sink.write(piece)
+        sink.writelines(json_pieces(report))
     close = getattr(engine, "close", None)
     if close is not None:
         stages.enter("closing the cluster")
         close()
     ended = time.perf_counter()
+    cpu_end = _cpu_seconds()
     done.set()
     thread.join()
     stages.sample()
     order = sorted(stages.started, key=stages.started.__getitem__)
     bounds = [stages.started[s] for s in order] + [ended]
+    cpu = [stages.cpu[s] for s in order] + [cpu_end]
     return {
         "documents": report.documents,
         "candidates": report.stats["candidates"],
         "pairs": len(report.pairs),
         "clusters": len(report.clusters),
         "total_seconds": ended - began,
+        "total_cpu_seconds": cpu_end,
         "stages": {stage: {"seconds": bounds[k + 1] - bounds[k],
+                           "cpu_seconds": cpu[k + 1] - cpu[k],
                            "items": stages.totals.get(stage),
                            **stages.memory.get(stage, {})}
                    for k, stage in enumerate(order)},
@@ -154,18 +172,20 @@ def run_child(path: str, workers: int | None, interval: float,
 
 
 def _table(result: dict[str, Any]) -> str:
-    lines = ["| stage | seconds | items | largest process RSS | all processes PSS | parent RSS "
-             "| largest worker private |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [("| stage | seconds | CPU seconds | items | largest process RSS "
+              "| all processes PSS | parent RSS | largest worker private |"),
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     def mb(value: float | None) -> str:
         return "not sampled" if value is None else f"{value:,.0f} MB"
 
     for stage, row in result["stages"].items():
         items = f"{row['items']:,}" if row.get("items") is not None else ""
-        lines.append(f"| {stage} | {row['seconds']:.1f} | {items} | "
+        lines.append(f"| {stage} | {row['seconds']:.1f} | {row['cpu_seconds']:.1f} | {items} | "
                      f"{mb(row.get('largest_rss_mb'))} | {mb(row.get('pss_mb'))} | "
                      f"{mb(row.get('parent_rss_mb'))} | {mb(row.get('worker_private_mb'))} |")
     lines.append(f"| **end to end** | **{result['total_seconds']:.1f}** | "
-                 f"{result['documents']:,} articles | | | | |")
+                 f"{result['total_cpu_seconds']:.1f} | {result['documents']:,} articles "
+                 "| | | | |")
     return "\n".join(lines)
 
 
