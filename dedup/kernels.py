@@ -527,6 +527,61 @@ def maybe_often(codes: np.ndarray, min_count: int,
     return kept[:at].copy()
 
 
+@_kernel()
+def pack_codes(codes: np.ndarray, block: int,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """:func:`dedup.candidates.pack_codes` in one pass, into room for the longest bytes (ten
+    a code; only what is written is touched)."""
+    n = len(codes)
+    blocks = (n + block - 1) // block
+    fence = np.empty(blocks, dtype=np.int64)
+    offsets = np.empty(blocks + 1, dtype=np.int64)
+    data = np.empty(10 * n, dtype=np.uint8)
+    at = 0
+    for b in range(blocks):
+        first = b * block
+        fence[b] = codes[first]
+        offsets[b] = at
+        previous = codes[first]
+        for i in range(first, min(first + block, n)):
+            gap = np.uint64(codes[i] - previous)
+            previous = codes[i]
+            while gap >= 128:
+                data[at] = np.uint8((gap & np.uint64(127)) | np.uint64(128))
+                at += 1
+                gap >>= np.uint64(7)
+            data[at] = np.uint8(gap)
+            at += 1
+    offsets[blocks] = at
+    return data[:at], fence, offsets
+
+
+@_kernel()
+def unpack_codes(data: np.ndarray, fence: np.ndarray, offsets: np.ndarray,
+                 block: int) -> np.ndarray:  # pragma: no cover - compiled
+    """:func:`dedup.candidates.unpack_codes`, one pass over the bytes."""
+    out = np.empty(len(fence) * block, dtype=np.int64)
+    k = 0
+    for b in range(len(fence)):
+        value = fence[b]
+        at = offsets[b]
+        end = offsets[b + 1]
+        while at < end:
+            gap = np.uint64(0)
+            shift = np.uint64(0)
+            while True:
+                byte = np.uint64(data[at])
+                at += 1
+                gap |= (byte & np.uint64(127)) << shift
+                if byte < 128:
+                    break
+                shift += np.uint64(7)
+            value += np.int64(gap)
+            out[k] = value
+            k += 1
+    return out[:k].copy()
+
+
 def warm() -> None:
     """Load every kernel for the argument types the pipeline passes (from the cache, or by
     compiling it), so that the workers an engine forks afterwards inherit them rather than
@@ -549,6 +604,8 @@ def warm() -> None:
     band_codes(np.arange(2, dtype=np.int64), np.zeros(2, dtype=np.uint32), 50)
     shingle_hashes64(keys, 1, keys)
     maybe_often(one, 2, 10)
+    packed = pack_codes(one, 2)
+    unpack_codes(*packed, 2)
     run_hashes(keys, zero, one, np.uint64(3))
     for origins in (False, True):
         plain_fold(points, np.array([4], dtype=np.int64), lengths, lengths, points, codes,

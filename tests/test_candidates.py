@@ -140,27 +140,53 @@ def test_range_bounds_follow_the_pairs_not_the_rows() -> None:
     assert sizes.max() <= 3 * len(codes) / 32
 
 
-@settings(deadline=None, max_examples=60)
-@given(values=st.lists(st.integers(0, 60), max_size=40), fence=st.integers(1, 7),
-       probes=st.lists(st.integers(-1, 62), min_size=1, max_size=8))
-def test_position_in_a_spilled_file_is_searchsorted(values: list[int], fence: int,
-                                                    probes: list[int]) -> None:
+codes_strategy = st.lists(st.one_of(st.integers(0, 60), st.integers(0, 2**62)), max_size=40)
+
+
+@settings(deadline=None, max_examples=80)
+@given(values=codes_strategy, fence=st.integers(1, 7),
+       probes=st.lists(st.tuples(st.integers(-1, 62), st.integers(0, 2**62 + 1)),
+                       min_size=1, max_size=8))
+def test_a_range_of_a_spilled_file_is_the_codes_in_it(values: list[int], fence: int,
+                                                      probes: list[tuple[int, int]]) -> None:
     import tempfile
     from pathlib import Path
 
-    from dedup import candidates
+    from dedup import candidates, compiled
 
-    codes = np.unique(np.asarray(values, dtype=np.int64))
-    with tempfile.TemporaryDirectory() as folder:
-        path = str(Path(folder) / "codes")
-        codes.tofile(path)
-        original, candidates.FENCE = candidates.FENCE, fence
-        try:
-            for probe in probes:
-                found = candidates._position(path, codes[::fence], len(codes), probe)
-                assert found == int(np.searchsorted(codes, probe))
-        finally:
-            candidates.FENCE = original
+    codes = np.sort(np.asarray(values, dtype=np.int64))  # repeats too: one pair, two bands
+    original, candidates.FENCE = candidates.FENCE, fence
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = str(Path(folder) / "codes")
+            for on in (True, False):
+                with compiled.using(on):
+                    data, firsts, offsets = candidates.pack_codes(codes)
+                    data.tofile(path)
+                    assert firsts.tolist() == codes[::fence].tolist()
+                    assert candidates.unpack_codes(data, firsts, offsets).tolist() == \
+                        codes.tolist()
+                    for low, high in probes:
+                        found = candidates._read_range(path, firsts, offsets, low, high)
+                        assert found.tolist() == codes[(codes >= low) & (codes < high)].tolist()
+    finally:
+        candidates.FENCE = original
+
+
+@settings(deadline=None, max_examples=60)
+@given(values=codes_strategy)
+def test_packed_codes_are_the_same_bytes_compiled_or_not(values: list[int]) -> None:
+    from dedup import candidates, compiled
+
+    codes = np.sort(np.asarray(values, dtype=np.int64))
+    with compiled.using(True):
+        kernel = candidates.pack_codes(codes)
+    with compiled.using(False):
+        reference = candidates.pack_codes(codes)
+    assert [a.tolist() for a in kernel] == [a.tolist() for a in reference]
+    # Two bytes or fewer for codes less than 2**14 apart.
+    near = np.arange(0, 1 << 20, 1 << 13, dtype=np.int64)
+    assert len(candidates.pack_codes(near)[0]) <= 2 * len(near)
 
 
 def test_an_engine_that_cannot_see_the_temporary_directory_only_finds_codes() -> None:
