@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -116,8 +116,8 @@ def candidate_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int
 
     Chance collisions grow faster than the corpus (75 million colliding pairs at 100,000
     articles, 805 million at a million), and counting them all at once is the peak of a
-    scan's memory. With ``spill``, each group's sorted codes go to a temporary directory
-    instead, and ranges of codes of about equal size are counted one at a time: memory
+    scan's memory. With ``spill``, each band's sorted codes go to a temporary directory
+    instead (packed, :func:`pack_codes`), and ranges of codes of about equal size are counted one at a time: memory
     holds one range, not all pairs. Workers that see this machine's temporary directory
     (``engine.shares_tempdir``: local processes, a dask LocalCluster) write and count there;
     others (a remote dask cluster) send their groups' codes back a few groups at a time
@@ -186,13 +186,13 @@ def _often(codes: np.ndarray, min_collisions: int, bits: int | None = None) -> n
 CODES_PER_RANGE = 8_000_000
 #: Ranges the spilled pairs are cut into at the least (fewer if there are too few pairs).
 MIN_RANGES = 32
-#: Codes sampled from each spilled group to place the range bounds.
-SAMPLES_PER_GROUP = 1024
-#: A spilled group's codes are packed in blocks of FENCE codes, each block on its own (see
-#: :func:`pack_codes`); the first code of every block and where the block starts are kept
-#: beside it, so that a range is read as the few blocks that hold it, not by mapping the
-#: file: binary searches in memory maps of 64 files put 1.2 GB of file pages into each
-#: worker's RSS at 1M.
+#: Codes sampled from each spilled file to place the range bounds.
+SAMPLES_PER_FILE = 1024
+#: A spilled file's codes are packed in blocks of FENCE codes, each block on its own (see
+#: :func:`pack_codes`); the first code of every block and where the block starts are kept,
+#: so that a range is read as the few blocks that hold it, not by mapping the file: binary
+#: searches in memory maps of 64 files put 1.2 GB of file pages into each worker's RSS at
+#: 1M.
 FENCE = 1024
 
 
@@ -203,8 +203,8 @@ def pack_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     bits a byte and the high bit set on all but a number's last byte; ``fence`` holds each
     block's first code and ``offsets`` where each block starts in ``data`` (and its end).
 
-    Sorted codes lie close together (at 100,000 articles a group's codes are on average
-    8,500 apart): two bytes a code instead of eight. Writing the eight was a third of the
+    Sorted codes lie close together (at 100,000 articles a band's codes are on average
+    33,000 apart): 2.2 bytes a code instead of eight. Writing the eight was a third of the
     candidate stage, for fresh page-cache pages cost this kind of machine about 2 ms a MB."""
     codes = np.ascontiguousarray(codes, dtype=np.int64)
     if compiled.enabled():
@@ -230,15 +230,21 @@ def pack_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return data, codes[::FENCE].copy(), offsets
 
 
-def unpack_codes(data: np.ndarray, fence: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """The codes of blocks packed by :func:`pack_codes`: ``fence`` their first codes,
-    ``offsets`` where each starts in ``data`` and where the last ends (consecutive blocks,
-    not necessarily from the first)."""
+def unpack_codes(data: np.ndarray, fence: np.ndarray, offsets: np.ndarray, low: int = 0,
+                 high: int = np.iinfo(np.int64).max) -> np.ndarray:
+    """The codes ``low <= code < high`` of blocks packed by :func:`pack_codes`, ``fence``
+    their first codes, ``offsets`` where each starts in ``data`` and where the last ends
+    (consecutive blocks, of one file or of several one after another), in that order."""
     if compiled.enabled():
         from .kernels import unpack_codes as unpacked  # numba: for the commands that pair
 
-        codes: np.ndarray = unpacked(data, fence, offsets, FENCE)
+        codes: np.ndarray = unpacked(data, fence, offsets, FENCE, low, high)
         return codes
+    codes = _unpacked(data, fence, offsets)
+    return codes[(codes >= low) & (codes < high)]
+
+
+def _unpacked(data: np.ndarray, fence: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     data = data[int(offsets[0]) : int(offsets[-1])]
     offsets = offsets - offsets[0]
     ends = np.flatnonzero(data < 128) + 1
@@ -281,11 +287,14 @@ def _spilled_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int,
         if here:
             spilled = _spill_here(signatures, max_bucket, engine, groups, folder, report(0))
         else:
-            spilled = _map(engine, _spill_groups, (signatures, 0, max_bucket, folder), groups,
-                           report(0), _bands_part)
-        bounds = _balanced_bounds(spilled, n)
+            spilled = [file for files in _map(engine, _spill_groups,
+                                              (signatures, 0, max_bucket, folder), groups,
+                                              report(0), _bands_part)
+                       for file in files]
+        bounds = _balanced_bounds([(file.codes, file.sample) for file in spilled], n)
         total[0] = len(groups) + len(bounds) - 1
-        count_context = (folder, [g.start for g in groups], bounds, min_collisions)
+        count_context = (folder, [(f.name, f.fence, f.offsets) for f in spilled], bounds,
+                         min_collisions)
         kept = _map(None if here else engine, _count_range, count_context,
                     list(range(len(bounds) - 1)), report(len(groups)))
     return _pairs(np.concatenate(kept), n)
@@ -298,15 +307,17 @@ GROUPS_AT_ONCE = 8
 
 def _spill_here(signatures: np.ndarray, max_bucket: int, engine: Engine | None,
                 groups: list[range], folder: str,
-                progress: Callable[[int], None] | None) -> list[tuple[int, np.ndarray]]:
+                progress: Callable[[int], None] | None) -> list[_Spilled]:
     """:func:`_spill_groups` for an engine whose workers cannot see ``folder``: they find
-    the groups' codes, a few groups at a time, and this process writes them."""
+    the groups' codes, a few groups at a time, and this process writes them (a file a
+    group)."""
     out = []
     for first in range(0, len(groups), GROUPS_AT_ONCE):
         batch = groups[first : first + GROUPS_AT_ONCE]
         found = _map(engine, _group_codes, (signatures, 0, max_bucket), batch, None,
                      _bands_part)
-        out += [_write_group(folder, group, codes) for group, codes in zip(batch, found)]
+        out += [_write_codes(folder, f"g{group.start}", codes)
+                for group, codes in zip(batch, found)]
         del found
         if progress is not None:
             progress(first + len(batch))
@@ -315,7 +326,7 @@ def _spill_here(signatures: np.ndarray, max_bucket: int, engine: Engine | None,
 
 def _balanced_bounds(spilled: Sequence[tuple[int, np.ndarray]], n: int) -> np.ndarray:
     """Ascending code bounds ``[0, ..., n * n]`` cutting the spilled codes into ranges of
-    about equal size. ``spilled`` holds each group's number of codes and a sample of them,
+    about equal size. ``spilled`` holds each file's number of codes and a sample of them,
     evenly spaced in its sorted codes (each sampled code stands for as many codes)."""
     total = sum(count for count, _ in spilled)
     ranges = max(MIN_RANGES, -(-total // CODES_PER_RANGE))
@@ -332,61 +343,94 @@ def _balanced_bounds(spilled: Sequence[tuple[int, np.ndarray]], n: int) -> np.nd
     return np.unique(np.concatenate([[0], inner, [n * n]]).astype(np.int64))
 
 
+class _Spilled(NamedTuple):
+    """A file of spilled codes (:func:`_write_codes`)."""
+
+    name: str
+    codes: int  # how many it holds
+    sample: np.ndarray  # of them, evenly spaced
+    fence: np.ndarray  # the first code of each block
+    offsets: np.ndarray  # where each block starts in the file, and its size
+
+
 def _spill_groups(context: tuple[np.ndarray, int, int, str],
-                  groups: Sequence[range]) -> list[tuple[int, np.ndarray]]:
-    """Count each group's colliding pairs and write them, ascending; return how many there
-    were and a sample of them. Runs in an engine's worker, one group in memory at a time."""
+                  groups: Sequence[range]) -> list[list[_Spilled]]:
+    """Find each band's colliding pairs and write them, ascending, a file a band (merging a
+    group's bands first took as long as packing them); of each group, the files written.
+    Runs in an engine's worker, one band in memory at a time."""
     signatures, first, max_bucket, folder = context
-    out = []
-    for group in groups:
-        [codes] = _group_codes((signatures, first, max_bucket), [group])
-        out.append(_write_group(folder, group, codes))
-    return out
+    return [[_write_codes(folder, f"b{band}",
+                          band_pairs(signatures[:, band - first], max_bucket))
+             for band in group] for group in groups]
 
 
-def _write_group(folder: str, group: range, codes: np.ndarray) -> tuple[int, np.ndarray]:
-    """Write a group's sorted ``codes`` to ``folder``, packed (:func:`pack_codes`), with
-    their blocks' first codes and places; how many there were and a sample of them."""
-    base = os.path.join(folder, f"g{group.start}")
+def _write_codes(folder: str, name: str, codes: np.ndarray) -> _Spilled:
+    """Write sorted ``codes`` to ``folder`` as ``name``, packed (:func:`pack_codes`); what
+    was written. The blocks' first codes and places are kept in memory, not written beside
+    (a few KB a band at 100k, 48 KB at 1M): creating a second file a band and loading all
+    of them for every chunk of ranges took longer than packing."""
     data, fence, offsets = pack_codes(codes)
-    data.tofile(base + "-codes")
-    np.save(base + "-fence.npy", np.stack((np.append(fence, -1), offsets)))
-    picks = np.unique(np.linspace(0, len(codes) - 1, min(len(codes), SAMPLES_PER_GROUP))
+    data.tofile(os.path.join(folder, name))
+    picks = np.unique(np.linspace(0, len(codes) - 1, min(len(codes), SAMPLES_PER_FILE))
                       .astype(np.int64))
-    return len(codes), codes[picks].astype(np.int64)
+    return _Spilled(name, len(codes), codes[picks].astype(np.int64), fence, offsets)
 
 
-def _count_range(context: tuple[str, list[int], np.ndarray, int],
+def _count_range(context: tuple[str, list[tuple[str, np.ndarray, np.ndarray]], np.ndarray,
+                                int],
                  ranges: Sequence[int]) -> list[np.ndarray]:
-    """Count the spilled codes of each range over all groups; the pairs that reach
-    ``min_collisions``. Runs in an engine's worker; reads of each group only the blocks that
+    """Count the spilled codes of each range over all files; the pairs that reach
+    ``min_collisions``. Runs in an engine's worker; reads of each file only the blocks that
     hold the range (plain reads, so only one range is ever resident)."""
-    folder, starts, bounds, min_collisions = context
-    files = [os.path.join(folder, f"g{start}") for start in starts]
-    fences = [np.load(base + "-fence.npy") for base in files]
-    out = []
-    for k in ranges:
-        low, high = int(bounds[k]), int(bounds[k + 1])
-        codes = [_read_range(base + "-codes", fence[0][:-1], fence[1], low, high)
-                 for base, fence in zip(files, fences)]
-        out.append(_often(np.concatenate(codes), min_collisions))
-    return out
+    folder, files, bounds, min_collisions = context
+    packed = [(os.open(os.path.join(folder, name), os.O_RDONLY), fence, offsets)
+              for name, fence, offsets in files]
+    try:
+        return [_often(_range_codes(packed, int(bounds[k]), int(bounds[k + 1])),
+                       min_collisions) for k in ranges]
+    finally:
+        for fd, _, _ in packed:
+            os.close(fd)
 
 
-def _read_range(path: str, fence: np.ndarray, offsets: np.ndarray, low: int,
-                high: int) -> np.ndarray:
-    """The codes ``low <= code < high`` of the file ``path`` packed by :func:`pack_codes`
-    (its blocks' first codes ``fence`` and places ``offsets``)."""
-    # Blocks before `first` hold only codes below low (the next block starts below it);
-    # blocks from `last` on only codes from high up.
-    first = max(int(np.searchsorted(fence, low)) - 1, 0)
-    last = int(np.searchsorted(fence, high))
-    if last <= first:
+def _range_codes(packed: Sequence[tuple[int, np.ndarray, np.ndarray]], low: int,
+                 high: int) -> np.ndarray:
+    """The codes ``low <= code < high`` of files packed by :func:`pack_codes`, each given
+    as an open descriptor, its blocks' first codes and their places: the blocks that hold
+    them read from every file, and unpacked together (a read and a kernel call per file
+    were 0.5 s of the 8,192 a 100k scan makes)."""
+    parts, firsts, places = [], [], []
+    size = 0
+    for fd, fence, offsets in packed:
+        # Blocks before `first` hold only codes below low (the next block starts below it);
+        # blocks from `last` on only codes from high up.
+        first = max(int(np.searchsorted(fence, low)) - 1, 0)
+        last = int(np.searchsorted(fence, high))
+        if last <= first:
+            continue
+        start, end = int(offsets[first]), int(offsets[last])
+        parts.append(_read_exactly(fd, end - start, start))
+        firsts.append(fence[first:last])
+        places.append(offsets[first:last] - start + size)
+        size += end - start
+    if not parts:
         return np.zeros(0, dtype=np.int64)
-    start, end = int(offsets[first]), int(offsets[last])
-    data = np.fromfile(path, dtype=np.uint8, count=end - start, offset=start)
-    codes = unpack_codes(data, fence[first:last], offsets[first : last + 1] - start)
-    return codes[np.searchsorted(codes, low) : np.searchsorted(codes, high)]
+    data = np.frombuffer(b"".join(parts), dtype=np.uint8)
+    return unpack_codes(data, np.concatenate(firsts),
+                        np.append(np.concatenate(places), size), low, high)
+
+
+def _read_exactly(fd: int, size: int, offset: int) -> bytes:
+    """``size`` bytes of the file ``fd`` from ``offset`` (a read may return fewer)."""
+    parts = []
+    while size:
+        got = os.pread(fd, size, offset)
+        if not got:
+            raise OSError(f"spilled pairs: a file ended {size} bytes early")
+        parts.append(got)
+        size -= len(got)
+        offset += len(got)
+    return b"".join(parts)
 
 
 #: Bands whose collisions one task finds and counts: 64 tasks at 256 permutations, enough

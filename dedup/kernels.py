@@ -557,8 +557,8 @@ def pack_codes(codes: np.ndarray, block: int,
 
 
 @_kernel()
-def unpack_codes(data: np.ndarray, fence: np.ndarray, offsets: np.ndarray,
-                 block: int) -> np.ndarray:  # pragma: no cover - compiled
+def unpack_codes(data: np.ndarray, fence: np.ndarray, offsets: np.ndarray, block: int,
+                 low: int, high: int) -> np.ndarray:  # pragma: no cover - compiled
     """:func:`dedup.candidates.unpack_codes`, one pass over the bytes."""
     out = np.empty(len(fence) * block, dtype=np.int64)
     k = 0
@@ -577,8 +577,9 @@ def unpack_codes(data: np.ndarray, fence: np.ndarray, offsets: np.ndarray,
                     break
                 shift += np.uint64(7)
             value += np.int64(gap)
-            out[k] = value
-            k += 1
+            if low <= value < high:
+                out[k] = value
+                k += 1
     return out[:k].copy()
 
 
@@ -605,7 +606,7 @@ def warm() -> None:
     shingle_hashes64(keys, 1, keys)
     maybe_often(one, 2, 10)
     packed = pack_codes(one, 2)
-    unpack_codes(*packed, 2)
+    unpack_codes(*packed, 2, 0, 2)
     run_hashes(keys, zero, one, np.uint64(3))
     for origins in (False, True):
         plain_fold(points, np.array([4], dtype=np.int64), lengths, lengths, points, codes,

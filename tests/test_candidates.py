@@ -112,7 +112,7 @@ def test_spilled_ranges_placed_from_samples_give_the_same_pairs(
     # samples and small ranges here exercise the bounds placed between samples.
     from dedup import candidates
 
-    monkeypatch.setattr(candidates, "SAMPLES_PER_GROUP", 5)
+    monkeypatch.setattr(candidates, "SAMPLES_PER_FILE", 5)
     monkeypatch.setattr(candidates, "CODES_PER_RANGE", 40)
     monkeypatch.setattr(candidates, "FENCE", 3)
     signatures = _planted(np.random.default_rng(14), 300, 64, 120)
@@ -149,6 +149,7 @@ codes_strategy = st.lists(st.one_of(st.integers(0, 60), st.integers(0, 2**62)), 
                        min_size=1, max_size=8))
 def test_a_range_of_a_spilled_file_is_the_codes_in_it(values: list[int], fence: int,
                                                       probes: list[tuple[int, int]]) -> None:
+    import os
     import tempfile
     from pathlib import Path
 
@@ -166,9 +167,16 @@ def test_a_range_of_a_spilled_file_is_the_codes_in_it(values: list[int], fence: 
                     assert firsts.tolist() == codes[::fence].tolist()
                     assert candidates.unpack_codes(data, firsts, offsets).tolist() == \
                         codes.tolist()
-                    for low, high in probes:
-                        found = candidates._read_range(path, firsts, offsets, low, high)
-                        assert found.tolist() == codes[(codes >= low) & (codes < high)].tolist()
+                    fd = os.open(path, os.O_RDONLY)
+                    try:
+                        for low, high in probes:
+                            # The file twice: a range of two files is read as one.
+                            files = [(fd, firsts, offsets)] * 2
+                            found = candidates._range_codes(files, low, high)
+                            inside = codes[(codes >= low) & (codes < high)].tolist()
+                            assert found.tolist() == inside * 2
+                    finally:
+                        os.close(fd)
     finally:
         candidates.FENCE = original
 
