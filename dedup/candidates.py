@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import numpy as np
@@ -186,8 +186,8 @@ def _often(codes: np.ndarray, min_collisions: int, bits: int | None = None) -> n
 CODES_PER_RANGE = 8_000_000
 #: Ranges the spilled pairs are cut into at the least (fewer if there are too few pairs).
 MIN_RANGES = 32
-#: Codes sampled from each spilled file to place the range bounds.
-SAMPLES_PER_FILE = 1024
+#: Codes sampled from each spilled run (a band's codes) to place the range bounds.
+SAMPLES_PER_RUN = 1024
 #: A spilled file's codes are packed in blocks of FENCE codes, each block on its own (see
 #: :func:`pack_codes`); the first code of every block and where the block starts are kept,
 #: so that a range is read as the few blocks that hold it, not by mapping the file: binary
@@ -316,8 +316,8 @@ def _spill_here(signatures: np.ndarray, max_bucket: int, engine: Engine | None,
         batch = groups[first : first + GROUPS_AT_ONCE]
         found = _map(engine, _group_codes, (signatures, 0, max_bucket), batch, None,
                      _bands_part)
-        out += [_write_codes(folder, f"g{group.start}", codes)
-                for group, codes in zip(batch, found)]
+        for group, codes in zip(batch, found):
+            out += _write_runs(folder, f"g{group.start}", [codes])
         del found
         if progress is not None:
             progress(first + len(batch))
@@ -326,7 +326,7 @@ def _spill_here(signatures: np.ndarray, max_bucket: int, engine: Engine | None,
 
 def _balanced_bounds(spilled: Sequence[tuple[int, np.ndarray]], n: int) -> np.ndarray:
     """Ascending code bounds ``[0, ..., n * n]`` cutting the spilled codes into ranges of
-    about equal size. ``spilled`` holds each file's number of codes and a sample of them,
+    about equal size. ``spilled`` holds each run's number of codes and a sample of them,
     evenly spaced in its sorted codes (each sampled code stands for as many codes)."""
     total = sum(count for count, _ in spilled)
     ranges = max(MIN_RANGES, -(-total // CODES_PER_RANGE))
@@ -344,52 +344,63 @@ def _balanced_bounds(spilled: Sequence[tuple[int, np.ndarray]], n: int) -> np.nd
 
 
 class _Spilled(NamedTuple):
-    """A file of spilled codes (:func:`_write_codes`)."""
+    """A run of spilled codes, ascending, in a file of them (:func:`_write_runs`)."""
 
-    name: str
-    codes: int  # how many it holds
+    name: str  # of the file
+    codes: int  # how many the run holds
     sample: np.ndarray  # of them, evenly spaced
     fence: np.ndarray  # the first code of each block
-    offsets: np.ndarray  # where each block starts in the file, and its size
+    offsets: np.ndarray  # where each block starts in the file, and where the run ends
 
 
 def _spill_groups(context: tuple[np.ndarray, int, int, str],
                   groups: Sequence[range]) -> list[list[_Spilled]]:
-    """Find each band's colliding pairs and write them, ascending, a file a band (merging a
-    group's bands first took as long as packing them); of each group, the files written.
-    Runs in an engine's worker, one band in memory at a time."""
+    """Find each band's colliding pairs and write them, ascending, a file a group, one band
+    after another (merging a group's bands first took as long as packing them); the runs
+    written. Runs in an engine's worker, one band in memory at a time."""
     signatures, first, max_bucket, folder = context
-    return [[_write_codes(folder, f"b{band}",
-                          band_pairs(signatures[:, band - first], max_bucket))
-             for band in group] for group in groups]
+    return [_write_runs(folder, f"g{group.start}",
+                        (band_pairs(signatures[:, band - first], max_bucket)
+                         for band in group)) for group in groups]
 
 
-def _write_codes(folder: str, name: str, codes: np.ndarray) -> _Spilled:
-    """Write sorted ``codes`` to ``folder`` as ``name``, packed (:func:`pack_codes`); what
-    was written. The blocks' first codes and places are kept in memory, not written beside
-    (a few KB a band at 100k, 48 KB at 1M): creating a second file a band and loading all
-    of them for every chunk of ranges took longer than packing."""
-    data, fence, offsets = pack_codes(codes)
-    data.tofile(os.path.join(folder, name))
-    picks = np.unique(np.linspace(0, len(codes) - 1, min(len(codes), SAMPLES_PER_FILE))
-                      .astype(np.int64))
-    return _Spilled(name, len(codes), codes[picks].astype(np.int64), fence, offsets)
+def _write_runs(folder: str, name: str, runs: Iterable[np.ndarray]) -> list[_Spilled]:
+    """Write runs of sorted codes to the file ``name`` of ``folder``, each packed
+    (:func:`pack_codes`), one after another; what was written. The blocks' first codes and
+    places are kept in memory, not written beside (a few KB a band at 100k, 48 KB at 1M):
+    a second file a band, loaded for every chunk of ranges, took longer than packing."""
+    out = []
+    at = 0
+    with open(os.path.join(folder, name), "wb") as file:
+        for codes in runs:
+            data, fence, offsets = pack_codes(codes)
+            data.tofile(file)
+            picks = np.unique(np.linspace(0, len(codes) - 1,
+                                          min(len(codes), SAMPLES_PER_RUN)).astype(np.int64))
+            out.append(_Spilled(name, len(codes), codes[picks].astype(np.int64), fence,
+                                offsets + at))
+            at += len(data)
+            del codes
+    return out
 
 
 def _count_range(context: tuple[str, list[tuple[str, np.ndarray, np.ndarray]], np.ndarray,
                                 int],
                  ranges: Sequence[int]) -> list[np.ndarray]:
-    """Count the spilled codes of each range over all files; the pairs that reach
+    """Count the spilled codes of each range over all runs; the pairs that reach
     ``min_collisions``. Runs in an engine's worker; reads of each file only the blocks that
     hold the range (plain reads, so only one range is ever resident)."""
-    folder, files, bounds, min_collisions = context
-    packed = [(os.open(os.path.join(folder, name), os.O_RDONLY), fence, offsets)
-              for name, fence, offsets in files]
+    folder, runs, bounds, min_collisions = context
+    opened: dict[str, int] = {}
     try:
+        for name, _, _ in runs:
+            if name not in opened:
+                opened[name] = os.open(os.path.join(folder, name), os.O_RDONLY)
+        packed = [(opened[name], fence, offsets) for name, fence, offsets in runs]
         return [_often(_range_codes(packed, int(bounds[k]), int(bounds[k + 1])),
                        min_collisions) for k in ranges]
     finally:
-        for fd, _, _ in packed:
+        for fd in opened.values():
             os.close(fd)
 
 

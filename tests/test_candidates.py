@@ -112,7 +112,7 @@ def test_spilled_ranges_placed_from_samples_give_the_same_pairs(
     # samples and small ranges here exercise the bounds placed between samples.
     from dedup import candidates
 
-    monkeypatch.setattr(candidates, "SAMPLES_PER_FILE", 5)
+    monkeypatch.setattr(candidates, "SAMPLES_PER_RUN", 5)
     monkeypatch.setattr(candidates, "CODES_PER_RANGE", 40)
     monkeypatch.setattr(candidates, "FENCE", 3)
     signatures = _planted(np.random.default_rng(14), 300, 64, 120)
