@@ -49,7 +49,7 @@ from .models import Document, Match, Report, Skipped
 from .shingle import shingle_hashes
 from .signatures import Signer
 from .stem_files import StemFiles, write_block
-from .store import ids_of, in_id_order, members_of, select
+from .store import ids_of, in_id_order, members_of, select, texts_of
 from .tokens import Tokens, tokenize, tokenize_lazily
 from .vocabulary import Vocabulary, vocabulary
 
@@ -286,7 +286,7 @@ def _sign_blocks(context: _SignContext, blocks: Sequence[tuple[int, int]]) -> li
     vocab = vocabulary(config.align.stem_chars)
     out: list[_Signed] = []
     for start, end in blocks:
-        found = document_features([doc.text for doc in documents[start:end]], vocab,
+        found = document_features(texts_of(documents, start, end), vocab,
                                   config.boilerplate.min_words)
         counts = found.words
         keep = counts >= config.shingle.min_words

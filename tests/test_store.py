@@ -16,7 +16,16 @@ from dedup.engines.local import ProcessEngine
 from dedup.errors import InputError
 from dedup.io import read_corpus
 from dedup.models import Member
-from dedup.store import DocumentStore, ids_of, in_id_order, members_of, select
+from dedup.store import (
+    _META,
+    DocumentStore,
+    ids_of,
+    in_id_order,
+    members_of,
+    meta_of,
+    select,
+    texts_of,
+)
 
 DOCS = [
     Document("b", "Zweiter Text über die Straße.", title="B", date="2024-01-02",
@@ -40,6 +49,9 @@ def test_documents_come_back_exactly() -> None:
         assert [store[i] for i in range(len(DOCS))] == DOCS
         assert store[1:3] == DOCS[1:3] and store[-1] == DOCS[-1]
         assert store.ids == ["b", "a", "c", "d"]
+        assert store.texts(1, 4) == texts_of(DOCS, 1, 4) == [d.text for d in DOCS[1:4]]
+        assert [meta_of(d) for d in DOCS] == [tuple(getattr(d, f) for f in _META)
+                                             for d in DOCS]
 
 
 def test_views_sort_and_select_without_copying() -> None:
@@ -51,6 +63,7 @@ def test_views_sort_and_select_without_copying() -> None:
     assert list(picked) == [ordered[3], ordered[0]] and picked.ids == ["d", "a"]
     assert ids_of(picked) == ["d", "a"] and ids_of(DOCS) == ["b", "a", "c", "d"]
     assert list(select(DOCS, [2, 1])) == [DOCS[2], DOCS[1]]
+    assert texts_of(picked, 0, 2) == [DOCS[3].text, DOCS[1].text]
     with pytest.raises(TypeError, match="read-only"):
         ordered.add(DOCS[0])
     with pytest.raises(TypeError, match="read-only"):
