@@ -19,12 +19,17 @@ import tempfile
 import weakref
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import repeat
 from typing import IO, Any, overload
+
+import numpy as np
 
 from .errors import InputError
 from .models import Document, Member
 
 _META = ("title", "source", "date", "url")
+#: The metadata of a document that has none.
+NO_META: tuple[str | None, ...] = (None,) * len(_META)
 
 
 class _Spool:
@@ -96,6 +101,19 @@ class DocumentStore(Sequence[Document]):
         self._offsets.append(offset)
         self._sizes.append(size)
         self._lengths.append(length)
+
+    def add_written_many(self, ids: list[str], origins: list[str],
+                         metas: list[tuple[str | None, ...]] | None, offsets: np.ndarray,
+                         sizes: np.ndarray, lengths: np.ndarray) -> None:
+        """:meth:`add_written` of each document of a column per field (``metas`` None: no
+        metadata at all)."""
+        if self._sealed:
+            raise TypeError("a sealed document store (or a view of one) is read-only")
+        self._heads.extend(zip(ids, origins, metas if metas is not None
+                               else repeat(NO_META, len(ids))))
+        for column, values in ((self._offsets, offsets), (self._sizes, sizes),
+                               (self._lengths, lengths)):
+            column.frombytes(np.ascontiguousarray(values, dtype=np.int64).tobytes())
 
     def extend(self, docs: Iterable[Document]) -> None:
         for doc in docs:

@@ -726,6 +726,7 @@ def test_parallel_reading_of_any_lines_and_ranges(rows: list[tuple[str, str]], s
     b'{"text": "no id"}\n',
     b'["not", "an", "object"]\n',
     b'{"id": "a", "text": "the first id again"}\n',
+    b'{"id": "a", "text": "  "}\n',  # skipped (empty), but its id is the first's
 ])
 @pytest.mark.parametrize("where", [0, 3, 7])
 def test_parallel_reading_raises_the_first_error_as_one_process_does(
