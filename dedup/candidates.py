@@ -117,12 +117,12 @@ def candidate_pairs(signatures: np.ndarray, min_collisions: int, max_bucket: int
     Chance collisions grow faster than the corpus (75 million colliding pairs at 100,000
     articles, 805 million at a million), and counting them all at once is the peak of a
     scan's memory. With ``spill``, each band's sorted codes go to a temporary directory
-    instead (packed, :func:`pack_codes`), and ranges of codes of about equal size are counted one at a time: memory
-    holds one range, not all pairs. Workers that see this machine's temporary directory
-    (``engine.shares_tempdir``: local processes, a dask LocalCluster) write and count there;
-    others (a remote dask cluster) send their groups' codes back a few groups at a time
-    (:data:`GROUPS_AT_ONCE`), to be written and counted in this process. Same result
-    either way.
+    instead (packed, :func:`pack_codes`), and ranges of codes of about equal size are
+    counted one at a time: memory holds one range, not all pairs. Workers that see this
+    machine's temporary directory (``engine.shares_tempdir``: local processes, a dask
+    LocalCluster) write and count there; others (a remote dask cluster) send their groups'
+    codes back a few groups at a time (:data:`GROUPS_AT_ONCE`), to be written and counted
+    in this process. Same result either way.
 
     ``progress(done, total)`` is called as groups of bands (and, spilling, ranges of pairs)
     are done: at a million articles this stage takes minutes.
@@ -199,8 +199,8 @@ FENCE = 1024
 def pack_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ascending, non-negative int64 ``codes`` packed for spilling: ``(data, fence,
     offsets)``. Each block of :data:`FENCE` codes is the differences between consecutive
-    codes (the first block code's to itself, 0) as little-endian base-128 varints, seven
-    bits a byte and the high bit set on all but a number's last byte; ``fence`` holds each
+    codes (0 for the block's first) as little-endian base-128 varints, seven bits a byte
+    and the high bit set on all but a number's last byte; ``fence`` holds each
     block's first code and ``offsets`` where each block starts in ``data`` (and its end).
 
     Sorted codes lie close together (at 100,000 articles a band's codes are on average

@@ -658,10 +658,10 @@ def _parse_range(bounds: tuple[int, int]) -> _Parsed:
     return _parsed(lines, failed, numbers, ids, metas, offsets, sizes, lengths, skipped)
 
 
-
 def _parsed(lines: int, failed: tuple[int, bytes] | None, numbers: list[int], ids: list[str],
             metas: list[tuple[str | None, ...]], offsets: list[int], sizes: list[int],
             lengths: list[int], skipped: list[tuple[int, Skipped]]) -> _Parsed:
+    """A :class:`_Parsed` of what a worker gathered, a list per field."""
     def column(values: list[int]) -> np.ndarray:
         return np.array(values, dtype=np.int64)
 
