@@ -908,7 +908,8 @@ def _plain_map(text: str, replaced: Replaced | None) -> str:
 
 #: What the HTML stage would decode in folded text (:data:`_ENTITY_TAIL` with its ``;``),
 #: whether or not it names an entity. Text without one has no entity, and decoding cannot
-#: make one: an "&" next to a ";" alone ("AT&T; ...", "M&A;") is text like any other.
+#: make one: an "&" and a ";" apart ("S&P 500; ...", "Merlicek & Saatchi; ...") are text
+#: like any other. ("AT&T;" has the form, so it is refused though "&t;" names nothing.)
 _ENTITY_LIKE: Final = re.compile(r"&[#0-9a-z]{1,33};")
 
 
