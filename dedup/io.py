@@ -515,12 +515,13 @@ def _add_parsed(path: str, first_line: int, parsed: _Parsed, store: DocumentStor
     raising as :func:`_unique` does, in line order, on an id already in ``seen``; how many
     there were."""
     origins = [f"{path}:{first_line + line}" for line in parsed.line.tolist()]
+    gone = [(entry, f"{path}:{first_line + line}") for line, entry in parsed.skipped]
     # Ids are checked in line order, so the first id given twice is the one named.
     order: Iterable[tuple[str, str]] = zip(parsed.ids, origins)
-    if parsed.skipped:
+    if gone:
         lines = [*parsed.line.tolist(), *(line for line, _ in parsed.skipped)]
-        ids = [*parsed.ids, *(entry.id for _, entry in parsed.skipped)]
-        places = [*origins, *(f"{path}:{first_line + line}" for line, _ in parsed.skipped)]
+        ids = [*parsed.ids, *(entry.id for entry, _ in gone)]
+        places = [*origins, *(origin for _, origin in gone)]
         order = [(ids[k], places[k]) for k in sorted(range(len(ids)), key=lines.__getitem__)]
     for doc_id, origin in order:
         first = seen.get(doc_id)
@@ -529,8 +530,8 @@ def _add_parsed(path: str, first_line: int, parsed: _Parsed, store: DocumentStor
         seen[doc_id] = origin
     store.add_written_many(parsed.ids, origins, parsed.metas, parsed.offset, parsed.size,
                            parsed.length)
-    skipped += [(entry, f"{path}:{first_line + line}") for line, entry in parsed.skipped]
-    return len(parsed.ids) + len(parsed.skipped)
+    skipped += gone
+    return len(parsed.ids) + len(gone)
 
 
 def _splittable(path: str, workers: int) -> bool:
