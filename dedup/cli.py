@@ -115,26 +115,47 @@ def _check_writable(output: str | None) -> None:
     """Fail before a long scan, not after it, when the report cannot be written."""
     if output is None or output == "-":
         return
-    folder = os.path.dirname(os.path.abspath(output))
+    target = os.path.realpath(output)
+    if _is_special(target):
+        if not os.access(target, os.W_OK):
+            raise DedupError(f"{output}: cannot write (Permission denied)")
+        return
+    folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise DedupError(f"{output}: cannot write (No such file or directory)")
     if not os.access(folder, os.W_OK):
         raise DedupError(f"{output}: cannot write (Permission denied)")
 
 
+def _is_special(path: str) -> bool:
+    """Whether ``path`` exists and is not a regular file (a device such as /dev/null, a
+    FIFO): what a report is written into as it is, never replaced."""
+    return os.path.exists(path) and not os.path.isfile(path)
+
+
 def _write(output: str | None, content: str | Iterable[str]) -> None:
     """Write the report (a string, or pieces of one); a file is replaced atomically, so a
-    crash or an interrupt never leaves half of one."""
+    crash or an interrupt never leaves half of one. A symbolic link is written through (its
+    target replaced, not the link), and a device or FIFO (``-o /dev/null``) is written into:
+    replacing it would put a regular file in its place."""
     pieces = [content] if isinstance(content, str) else content
     if output is None or output == "-":
         for piece in pieces:
             click.echo(piece, nl=False)
         return
-    tmp = f"{output}.tmp{os.getpid()}"
+    target = os.path.realpath(output)
+    if _is_special(target):
+        try:
+            with open(target, "w", encoding="utf-8", newline="") as f:
+                f.writelines(pieces)
+        except OSError as e:
+            raise DedupError(f"{output}: cannot write ({e.strerror})") from e
+        return
+    tmp = f"{target}.tmp{os.getpid()}"
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             f.writelines(pieces)
-        os.replace(tmp, output)
+        os.replace(tmp, target)
     except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -679,14 +679,20 @@ class SQLiteIndex(Index):
 
     @staticmethod
     def prepare_file(path: str, config: Config, *, force: bool) -> str:
-        """Create the schema in a temporary file next to ``path``; returns its name."""
+        """Create the schema in a temporary file next to ``path`` (next to its target, if
+        it is a symbolic link); returns its name."""
         if os.path.exists(path) and not force:
             raise IndexStoreError(f"{path}: already exists; add to it with dedup index add, "
                                   "or replace it with --force")
-        folder = os.path.dirname(os.path.abspath(path))
+        real = os.path.realpath(path)
+        if os.path.exists(real) and not os.path.isfile(real):
+            # --force on /dev/null would otherwise put a regular file in the device's place.
+            raise IndexStoreError(f"{path}: not a regular file; give the index a file of its "
+                                  "own")
+        folder = os.path.dirname(real)
         if not os.path.isdir(folder):
             raise IndexStoreError(f"{path}: cannot create (No such file or directory)")
-        tmp = f"{path}.building-{os.getpid()}"
+        tmp = f"{real}.building-{os.getpid()}"
         for leftover in (tmp, f"{tmp}-wal", f"{tmp}-shm", f"{tmp}-journal"):
             if os.path.exists(leftover):
                 os.unlink(leftover)
@@ -714,14 +720,16 @@ class SQLiteIndex(Index):
 
     @staticmethod
     def finish_file(tmp: str, path: str) -> None:
-        """Switch the finished temporary file to WAL and move it into place."""
+        """Switch the finished temporary file to WAL and move it into place (a symbolic
+        link's target replaced, the link kept)."""
         db = sqlite3.connect(tmp, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.close()  # the last connection checkpoints and removes the -wal file
-        for stale in (f"{path}-wal", f"{path}-shm"):
+        real = os.path.realpath(path)
+        for stale in (f"{real}-wal", f"{real}-shm"):
             if os.path.exists(stale):
                 os.unlink(stale)
-        os.replace(tmp, path)
+        os.replace(tmp, real)
 
     # opening
 

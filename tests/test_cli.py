@@ -7,8 +7,10 @@ import gzip
 import io
 import json
 import os
+import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -199,6 +201,37 @@ def test_unwritable_output(tmp_path: Path) -> None:
     code, err = _error(["scan", str(SEEDS), "-o", str(target)])
     assert code == 3
     assert err == f"Error: {target}: cannot write (No such file or directory)\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_output_into_a_fifo_is_written_not_replaced(tmp_path: Path) -> None:
+    # What `-o /dev/null` is too: replacing it with a regular file (as root, on /dev/null
+    # itself) broke the machine's /dev/null.
+    fifo = tmp_path / "report.pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = run(["scan", str(SEEDS), "--format", "json", "-o", str(fifo)])
+    reader.join(timeout=10)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert received, "nothing was written into the FIFO"
+    assert json.loads(received[0])["documents"] == 3
+    assert sorted(os.listdir(tmp_path)) == ["report.pipe"]  # no temporary file left
+
+
+def test_output_through_a_symlink_replaces_its_target(tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    target = tmp_path / "reports" / "latest.json"
+    target.write_text("old", "utf-8")
+    link = tmp_path / "report.json"
+    link.symlink_to(target)
+    result = run(["scan", str(SEEDS), "--format", "json", "-o", str(link)])
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink()
+    assert json.loads(target.read_text("utf-8"))["documents"] == 3
+    assert sorted(os.listdir(tmp_path / "reports")) == ["latest.json"]
 
 
 def test_inputs_are_never_modified(tmp_path: Path) -> None:

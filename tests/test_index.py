@@ -137,6 +137,29 @@ def test_build_refuses_to_overwrite_without_force(index_path: Path, tmp_path: Pa
         assert index.info().documents == 3
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_build_with_force_never_replaces_what_is_not_a_file(tmp_path: Path) -> None:
+    # /dev/null is the case that matters (as root, --force put a regular file in its place);
+    # a FIFO stands in for it here.
+    corpus = write_jsonl(tmp_path / "c.jsonl", archive_docs()[:3])
+    fifo = tmp_path / "index.pipe"
+    os.mkfifo(fifo)
+    code, err = _error(["index", "build", str(corpus), "-o", str(fifo), "--force"])
+    assert (code, err) == (3, f"Error: {fifo}: not a regular file; give the index a file of "
+                              "its own\n")
+    assert fifo.is_fifo()
+
+
+def test_build_through_a_symlink_keeps_the_link(index_path: Path, tmp_path: Path) -> None:
+    corpus = write_jsonl(tmp_path / "c.jsonl", archive_docs()[:3])
+    link = tmp_path / "current.dedup"
+    link.symlink_to(index_path)
+    assert run(["index", "build", str(corpus), "-o", str(link), "--force"]).returncode == 0
+    assert link.is_symlink()
+    with open_index(str(index_path)) as index:
+        assert index.info().documents == 3
+
+
 def test_add_refuses_ids_already_indexed(index_path: Path) -> None:
     batch = [Document("arch/03", ARTICLES[3]), Document("arch/04", ARTICLES[4]),
              Document("new", ARTICLES[11])]
