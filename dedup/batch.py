@@ -282,18 +282,6 @@ class BlockWords:
     first: np.ndarray  # int64 each sentence's first word
     last: np.ndarray  # int64 the word after each sentence's last
     per_doc: np.ndarray  # int64 each text's first sentence, and the number of sentences
-    spaced: np.ndarray  # uint32 the code points of text
-    spaced_at: np.ndarray  # int64 where each word starts in text, and its length
-
-    @functools.cached_property
-    def text(self) -> str:
-        """The words joined by single spaces, with a space after the last (made when first
-        asked for: signing never needs it)."""
-        return self.spaced.tobytes().decode("utf-32-le")
-
-    def spaced_words(self, low: int, high: int) -> str:
-        """Words ``low`` to ``high - 1`` joined by single spaces."""
-        return self.text[self.spaced_at[low] : self.spaced_at[high] - 1] if high > low else ""
 
 
 def block_words(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary) -> BlockWords:
@@ -308,23 +296,17 @@ def block_words(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary) -> B
 
     from . import kernels  # here: importing numba is for commands that sign, not for all
 
-    # The words, their keys, and the words strung together with one space after each, as
-    # " ".join() strings them.
-    starts, ends, keyed, spaced = kernels.words(points, _word_chars(), np.uint64(_BASE))
+    starts, ends, keyed = kernels.words(points, _word_chars(), np.uint64(_BASE))
     first_word = np.searchsorted(starts, doc_starts)  # per document, and the total
-    spaced_at = np.zeros(len(starts) + 1, dtype=np.int64)
-    np.cumsum(ends - starts + 1, out=spaced_at[1:])
 
-    # A word not seen before is cut from the words spaced (decoding all of them was 3 % of
+    # A word not seen before is cut from the folded text (decoding all of them was 3 % of
     # signing, where the vocabulary knows almost every word).
     numbers = vocab.lookup_keys(
-        keyed, lambda w: spaced[spaced_at[w] : spaced_at[w + 1] - 1].tobytes().decode(
-            "utf-32-le"))
+        keyed, lambda w: points[starts[w] : ends[w]].tobytes().decode("utf-32-le"))
     first, last = _sentences(points, starts, doc_starts, first_word, numbers, vocab)
     doc_of = np.searchsorted(first_word, first, side="right") - 1
     per_doc = np.searchsorted(doc_of, np.arange(len(lengths) + 1))
-    return BlockWords(numbers, starts, ends, doc_starts, first_word, first, last, per_doc,
-                      spaced, spaced_at)
+    return BlockWords(numbers, starts, ends, doc_starts, first_word, first, last, per_doc)
 
 
 def block_features(block: BlockWords, vocab: Vocabulary,

@@ -87,23 +87,21 @@ def minhash_affine32(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, a
 
 @_kernel()
 def words(points: np.ndarray, word_chars: np.ndarray, base: np.uint64,
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
     """The words of ``points`` (code points of the Basic Multilingual Plane) in one pass:
-    ``(starts, ends, keys, spaced)``.
+    ``(starts, ends, keys)``.
 
     A word is a maximal run of characters that ``word_chars`` marks, joined across an
     apostrophe (0x27) that has a word character on both sides, as the regex
     ``\\w+(?:'\\w+)*`` finds them. Its key is the polynomial of its characters in ``base``
     modulo 2**64 (character ``j`` times ``base**j``) with its length in bits 48 and up (see
-    :mod:`dedup.batch`). ``spaced`` is the words strung together with a space after each."""
+    :mod:`dedup.batch`)."""
     n = len(points)
     most = (n + 1) // 2  # words are separated by at least one character
     starts = np.empty(most, dtype=np.int64)
     ends = np.empty(most, dtype=np.int64)
     keys = np.empty(most, dtype=np.uint64)
-    spaced = np.empty(n + 1, dtype=np.uint32)
     w = -1
-    at = 0
     inside = False
     key = np.uint64(0)
     power = np.uint64(1)
@@ -119,21 +117,15 @@ def words(points: np.ndarray, word_chars: np.ndarray, base: np.uint64,
                 power = np.uint64(1)
             key += np.uint64(c) * power
             power *= base
-            spaced[at] = c
-            at += 1
         elif inside:
             ends[w] = i
             keys[w] = key ^ (np.uint64(i - starts[w]) << np.uint64(48))
-            spaced[at] = 0x20
-            at += 1
         inside = now
     if inside:
         ends[w] = n
         keys[w] = key ^ (np.uint64(n - starts[w]) << np.uint64(48))
-        spaced[at] = 0x20
-        at += 1
     count = w + 1
-    return starts[:count].copy(), ends[:count].copy(), keys[:count].copy(), spaced[:at].copy()
+    return starts[:count].copy(), ends[:count].copy(), keys[:count].copy()
 
 
 @_kernel()

@@ -198,7 +198,7 @@ def prepare_many(docs: Sequence[Document], config: Config) -> list[Prepared]:
             s, e = per_doc[d], per_doc[d + 1]
             # Copies, not views: a cached document must not hold its whole block.
             tokens = Tokens(None, starts[low:high].copy(), ends[low:high].copy(), None,
-                            sentence_of[low:high] - s, spaced=words.spaced_words(low, high),
+                            sentence_of[low:high] - s, docs[i].text,
                             bounds=(words.first[s:e] - low, words.last[s:e] - low))
             p = Prepared(docs[i], tokens, ids[low:high].copy(),
                          stems[stem_at[d] : stem_at[d + 1]].copy(),

@@ -44,22 +44,22 @@ class Tokens:
     most of the cost of tokenizing.
     """
 
-    __slots__ = ("_bounds", "_ends", "_fold", "_sentences", "_spaced", "_starts", "_text",
-                 "_words", "sentence_of")
+    __slots__ = ("_bounds", "_ends", "_fold", "_sentences", "_starts", "_text", "_words",
+                 "sentence_of")
 
     def __init__(self, words: list[str] | None, starts: np.ndarray | None,
                  ends: np.ndarray | None, sentences: list[tuple[int, int]] | None,
                  sentence_of: np.ndarray, text: str | None = None,
-                 fold: tuple[str, Replaced] | None = None, spaced: str | None = None,
+                 fold: tuple[str, Replaced] | None = None,
                  bounds: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         if starts is None and (text is None or fold is None):
             raise ValueError("Tokens without offsets need the text and its plain fold")
-        if words is None and (spaced is None or starts is None):
-            raise ValueError("Tokens without a word list need the words spaced and offsets")
+        if words is None and (text is None or starts is None):
+            raise ValueError("Tokens without a word list need offsets and the (plain) text")
+        # Without a word list, the words are found in the text when first asked for:
+        # verifying a pair reads word hashes and offsets, never the strings (building them
+        # was 8 us of the 100 us of preparing an article).
         self._words = words
-        # The words joined by single spaces, split when first asked for: verifying a pair
-        # reads word hashes and offsets, never the strings (splitting was 50 us an article).
-        self._spaced = spaced if words is None else None
         if sentences is None and bounds is None:
             raise ValueError("Tokens need their sentences or the sentences' bounds")
         self._sentences = sentences
@@ -67,7 +67,7 @@ class Tokens:
         self.sentence_of = sentence_of
         self._starts = starts
         self._ends = ends
-        self._text = text if starts is None else None
+        self._text = text if starts is None or words is None else None
         # The plain fold the words came from (plain_fold_marked): finding the offsets then
         # does not fold the text a second time.
         self._fold = fold if starts is None else None
@@ -95,9 +95,12 @@ class Tokens:
     @property
     def words(self) -> list[str]:
         if self._words is None:
-            assert self._spaced is not None
-            self._words = self._spaced.split(" ") if self._spaced else []
-            self._spaced = None
+            assert self._text is not None
+            found = plain_words(self._text)
+            if found is None:  # pragma: no cover - made so only of plainly folded texts
+                raise AssertionError("Tokens without a word list of a text that is not plain")
+            self._words = found[0]
+            self._text = None
         return self._words
 
     def __getstate__(self) -> dict[str, object]:
