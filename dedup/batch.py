@@ -44,6 +44,7 @@ MAX_CHARS = 1 << 21
 _BASE = 0x9E3779B97F4A7C15
 _ALL_BUT_SPACE = np.ones(0x10000, dtype=bool)
 _ALL_BUT_SPACE[0x20] = False
+_NO_ENDS = np.zeros(0x10000, dtype=bool)
 
 
 @dataclass
@@ -59,15 +60,18 @@ class Features:
 
 
 @functools.cache
-def _classes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _classes() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per BMP character: sentence-end punctuation (``.!?…``), closing quote or bracket
-    (``"')]``), space (what ``\\s`` matches)."""
+    (``"')]``), space (what ``\\s`` matches), and where a sentence may end (sentence-end
+    punctuation or a line break)."""
     punct = np.zeros(0x10000, dtype=bool)
     punct[[ord(c) for c in ".!?…"]] = True
     closer = np.zeros(0x10000, dtype=bool)
     closer[[ord(c) for c in "\"')]"]] = True
     space = np.array([chr(c).isspace() for c in range(0x10000)], dtype=bool)
-    return punct, closer, space
+    ends = punct.copy()
+    ends[0x0A] = True
+    return punct, closer, space, ends
 
 
 #: What signing needs of a document: its words' hashes (uint64), the words of each of its
@@ -296,14 +300,16 @@ def block_words(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary) -> B
 
     from . import kernels  # here: importing numba is for commands that sign, not for all
 
-    starts, ends, keyed = kernels.words(points, _word_chars(), np.uint64(_BASE))
+    # The words, their keys, and where a sentence may end (looked at only there below).
+    starts, ends, keyed, marks = kernels.words(points, _word_chars(), np.uint64(_BASE),
+                                               _classes()[3])
     first_word = np.searchsorted(starts, doc_starts)  # per document, and the total
 
     # A word not seen before is cut from the folded text (decoding all of them was 3 % of
     # signing, where the vocabulary knows almost every word).
     numbers = vocab.lookup_keys(
         keyed, lambda w: points[starts[w] : ends[w]].tobytes().decode("utf-32-le"))
-    first, last = _sentences(points, starts, doc_starts, first_word, numbers, vocab)
+    first, last = _sentences(points, marks, starts, doc_starts, first_word, numbers, vocab)
     doc_of = np.searchsorted(first_word, first, side="right") - 1
     per_doc = np.searchsorted(doc_of, np.arange(len(lengths) + 1))
     return BlockWords(numbers, starts, ends, doc_starts, first_word, first, last, per_doc)
@@ -346,13 +352,13 @@ def word_keys(words: Sequence[str]) -> np.ndarray:
             raise ValueError("word_keys takes words that are not empty and have no space")
         points = np.frombuffer(" ".join(part).encode("utf-32-le"), dtype=np.uint32)
         # Every character a word character but the space: the words as given.
-        out.append(kernels.words(points, _ALL_BUT_SPACE, np.uint64(_BASE))[2])
+        out.append(kernels.words(points, _ALL_BUT_SPACE, np.uint64(_BASE), _NO_ENDS)[2])
         first = last
     return np.concatenate(out) if out else np.zeros(0, dtype=_U64)
 
 
-def _sentences(points: np.ndarray, starts: np.ndarray, doc_starts: np.ndarray,
-               first_word: np.ndarray, numbers: np.ndarray,
+def _sentences(points: np.ndarray, marks: np.ndarray, starts: np.ndarray,
+               doc_starts: np.ndarray, first_word: np.ndarray, numbers: np.ndarray,
                vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray]:
     """The sentences of all documents, in order, as ``[first, last)`` word indices in the
     block (what ``plain_words`` finds in each), from where the sentence-end regex of
@@ -366,8 +372,8 @@ def _sentences(points: np.ndarray, starts: np.ndarray, doc_starts: np.ndarray,
     ordinal."""
     from . import kernels
 
-    punct, closer, space = _classes()
+    punct, closer, space, _ = _classes()
     no_break = vocab.no_break[numbers] if len(numbers) else np.zeros(0, dtype=bool)
-    bounds = kernels.sentence_bounds(points, punct, closer, space, starts, doc_starts,
+    bounds = kernels.sentence_bounds(points, marks, punct, closer, space, starts, doc_starts,
                                      first_word, no_break)
     return bounds[:-1], bounds[1:]

@@ -86,22 +86,25 @@ def minhash_affine32(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, a
 
 
 @_kernel()
-def words(points: np.ndarray, word_chars: np.ndarray, base: np.uint64,
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+def words(points: np.ndarray, word_chars: np.ndarray, base: np.uint64, ends: np.ndarray,
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
     """The words of ``points`` (code points of the Basic Multilingual Plane) in one pass:
-    ``(starts, ends, keys)``.
+    ``(starts, ends, keys, marks)``.
 
     A word is a maximal run of characters that ``word_chars`` marks, joined across an
     apostrophe (0x27) that has a word character on both sides, as the regex
     ``\\w+(?:'\\w+)*`` finds them. Its key is the polynomial of its characters in ``base``
     modulo 2**64 (character ``j`` times ``base**j``) with its length in bits 48 and up (see
-    :mod:`dedup.batch`)."""
+    :mod:`dedup.batch`). ``marks`` are the positions of the characters outside words that
+    ``ends`` marks (where a sentence may end: :func:`sentence_bounds` looks only there)."""
     n = len(points)
     most = (n + 1) // 2  # words are separated by at least one character
     starts = np.empty(most, dtype=np.int64)
-    ends = np.empty(most, dtype=np.int64)
+    stops = np.empty(most, dtype=np.int64)
     keys = np.empty(most, dtype=np.uint64)
+    marks = np.empty(n, dtype=np.int64)
     w = -1
+    m = 0
     inside = False
     key = np.uint64(0)
     power = np.uint64(1)
@@ -117,15 +120,19 @@ def words(points: np.ndarray, word_chars: np.ndarray, base: np.uint64,
                 power = np.uint64(1)
             key += np.uint64(c) * power
             power *= base
-        elif inside:
-            ends[w] = i
-            keys[w] = key ^ (np.uint64(i - starts[w]) << np.uint64(48))
+        else:
+            if inside:
+                stops[w] = i
+                keys[w] = key ^ (np.uint64(i - starts[w]) << np.uint64(48))
+            if ends[c]:
+                marks[m] = i
+                m += 1
         inside = now
     if inside:
-        ends[w] = n
+        stops[w] = n
         keys[w] = key ^ (np.uint64(n - starts[w]) << np.uint64(48))
     count = w + 1
-    return starts[:count].copy(), ends[:count].copy(), keys[:count].copy()
+    return starts[:count].copy(), stops[:count].copy(), keys[:count].copy(), marks[:m].copy()
 
 
 @_kernel()
@@ -154,16 +161,19 @@ def table_get(keys: np.ndarray, slots: np.ndarray, values: np.ndarray, bits: int
 
 
 @_kernel()
-def sentence_bounds(points: np.ndarray, punct: np.ndarray, closer: np.ndarray,
-                    space: np.ndarray, starts: np.ndarray, doc_starts: np.ndarray,
-                    first_word: np.ndarray, no_break: np.ndarray) -> np.ndarray:  # pragma: no cover
+def sentence_bounds(points: np.ndarray, marks: np.ndarray, punct: np.ndarray,
+                    closer: np.ndarray, space: np.ndarray, starts: np.ndarray,
+                    doc_starts: np.ndarray, first_word: np.ndarray,
+                    no_break: np.ndarray) -> np.ndarray:  # pragma: no cover
     """The word indices at which the sentences of a block of documents start, and the
     number of words after the last (see :func:`dedup.batch._sentences`, which documents the
-    rule): ``points`` are the documents' code points, ``doc_starts`` where each begins (and
-    where the block ends), ``starts`` where each word begins, ``first_word`` each document's
-    first word (and the number of words), ``no_break[w]`` whether a period after word ``w``
-    does not end a sentence; ``punct``, ``closer`` and ``space`` mark sentence-end
-    punctuation, closing quotes and brackets, and white space."""
+    rule): ``points`` are the documents' code points, ``marks`` the positions of their line
+    breaks and sentence-end punctuation in order (as :func:`words` gives them: every place
+    a sentence may end), ``doc_starts`` where each begins (and where the block ends),
+    ``starts`` where each word begins, ``first_word`` each document's first word (and the
+    number of words), ``no_break[w]`` whether a period after word ``w`` does not end a
+    sentence; ``punct``, ``closer`` and ``space`` mark sentence-end punctuation, closing
+    quotes and brackets, and white space."""
     n = len(points)
     docs = len(doc_starts) - 1
     out = np.empty(len(starts) + len(first_word), dtype=np.int64)
@@ -171,8 +181,11 @@ def sentence_bounds(points: np.ndarray, punct: np.ndarray, closer: np.ndarray,
     count = 1
     doc = 0
     word = 0  # the first word starting at or after position i
-    i = 0
-    while i < n:
+    following = 0  # where the search goes on: the punctuation of a run is one end
+    for m in range(len(marks)):
+        i = marks[m]
+        if i < following:
+            continue
         c = points[i]
         end = False
         period = False
@@ -201,7 +214,6 @@ def sentence_bounds(points: np.ndarray, punct: np.ndarray, closer: np.ndarray,
                     and not (period and no_break[word - 1]) and word != out[count - 1]):
                 out[count] = word
                 count += 1
-        i = following
     for d in range(doc + 1, len(first_word)):
         if first_word[d] != out[count - 1]:
             out[count] = first_word[d]
@@ -585,11 +597,11 @@ def warm() -> None:
     zero = np.zeros(1, dtype=np.int64)
     flags = np.zeros(1, dtype=bool)
     minhash_affine32(points, zero, one, points, points, np.empty((1, 4), dtype=np.uint32))
-    words(points, table, np.uint64(3))
+    words(points, table, np.uint64(3), table)
     table_get(np.ones(1, dtype=np.uint64), np.zeros(4, dtype=np.uint64),
               np.zeros(4, dtype=np.int64), 2, -1)
-    sentence_bounds(points, table, table, table, zero, np.array([0, 5], dtype=np.int64),
-                    np.array([0, 1], dtype=np.int64), flags)
+    sentence_bounds(points, zero, table, table, table, zero,
+                    np.array([0, 5], dtype=np.int64), np.array([0, 1], dtype=np.int64), flags)
     lengths = np.full(0x10000, -1, dtype=np.int64)
     codes = np.zeros(0x10000, dtype=np.uint32)
     keys = np.array([1, 2], dtype=np.uint64)

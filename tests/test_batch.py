@@ -220,7 +220,8 @@ def test_word_keys_are_the_keys_blocks_look_words_up_by() -> None:
     rows = (ROOT / "tests" / "data" / "gnad_sample.jsonl").read_text("utf-8").splitlines()
     texts = [json.loads(line)["text"] for line in rows]
     folds = plain_fold_points(texts)
-    keys = kernels.words(folds.points, _word_chars(), np.uint64(batch._BASE))[2]
+    keys = kernels.words(folds.points, _word_chars(), np.uint64(batch._BASE),
+                        batch._classes()[3])[2]
     words = [w for text, plain in zip(texts, folds.plain) if plain
              for w in (plain_words(text) or ([], []))[0]]
     assert len(words) > 1000 and batch.word_keys(words).tolist() == keys.tolist()
