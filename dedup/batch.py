@@ -305,14 +305,27 @@ def block_words(points: np.ndarray, lengths: np.ndarray, vocab: Vocabulary) -> B
                                                _classes()[3])
     first_word = np.searchsorted(starts, doc_starts)  # per document, and the total
 
-    # A word not seen before is cut from the folded text (decoding all of them was 3 % of
-    # signing, where the vocabulary knows almost every word).
-    numbers = vocab.lookup_keys(
-        keyed, lambda w: points[starts[w] : ends[w]].tobytes().decode("utf-32-le"))
+    # Only words not seen before are cut from the folded text (decoding all of them was 3 %
+    # of signing, where the vocabulary knows almost every word).
+    numbers = vocab.lookup_keys(keyed, lambda at: _words_at(points, starts[at], ends[at]))
     first, last = _sentences(points, marks, starts, doc_starts, first_word, numbers, vocab)
     doc_of = np.searchsorted(first_word, first, side="right") - 1
     per_doc = np.searchsorted(doc_of, np.arange(len(lengths) + 1))
     return BlockWords(numbers, starts, ends, doc_starts, first_word, first, last, per_doc)
+
+
+def _words_at(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[str]:
+    """The words ``points[starts[i]:ends[i]]`` as strings, decoded at once: each followed by
+    a space (no word has one) and the whole split on spaces."""
+    if not len(starts):
+        return []
+    lengths = ends - starts + 1
+    cut = np.cumsum(lengths)
+    at = np.arange(int(cut[-1]), dtype=np.int64) + np.repeat(starts - (cut - lengths), lengths)
+    spaced = points[np.minimum(at, len(points) - 1)]
+    spaced[cut - 1] = 0x20
+    text: str = spaced.tobytes().decode("utf-32-le")
+    return text.split(" ")[:-1]
 
 
 def block_features(block: BlockWords, vocab: Vocabulary,

@@ -42,7 +42,7 @@ _MASK32 = np.uint64(0xFFFFFFFF)
 @_kernel(inline="always")
 def _home(key: np.uint64, shift: np.uint64) -> np.int64:  # pragma: no cover - compiled
     """A key's slot in a table of ``2**(64 - shift)`` slots: the top bits of its product
-    with the golden ratio (as :meth:`dedup.vocabulary._KeyTable._home` computes it)."""
+    with the golden ratio."""
     return np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> shift)
 
 
@@ -158,6 +158,21 @@ def table_get(keys: np.ndarray, slots: np.ndarray, values: np.ndarray, bits: int
                 break
             slot = (slot + 1) & mask
     return out
+
+
+@_kernel()
+def table_put(keys: np.ndarray, values: np.ndarray, slots: np.ndarray,
+              slot_values: np.ndarray, bits: int) -> None:  # pragma: no cover - compiled
+    """Store distinct keys, none of them 0 or in the table yet, with their values in the
+    table of :func:`table_get` (which must have room for them)."""
+    mask = (1 << bits) - 1
+    shift = np.uint64(64 - bits)
+    for i in range(len(keys)):
+        slot = _home(keys[i], shift)
+        while slots[slot] != 0:
+            slot = (slot + 1) & mask
+        slots[slot] = keys[i]
+        slot_values[slot] = values[i]
 
 
 @_kernel()
@@ -600,6 +615,8 @@ def warm() -> None:
     words(points, table, np.uint64(3), table)
     table_get(np.ones(1, dtype=np.uint64), np.zeros(4, dtype=np.uint64),
               np.zeros(4, dtype=np.int64), 2, -1)
+    table_put(np.ones(1, dtype=np.uint64), one, np.zeros(4, dtype=np.uint64),
+              np.zeros(4, dtype=np.int64), 2)
     sentence_bounds(points, zero, table, table, table, zero,
                     np.array([0, 5], dtype=np.int64), np.array([0, 1], dtype=np.int64), flags)
     lengths = np.full(0x10000, -1, dtype=np.int64)
