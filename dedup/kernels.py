@@ -253,7 +253,7 @@ def _entity_step(name: int, kind: np.int8) -> tuple[int, bool]:  # pragma: no co
 @_kernel()
 def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
                replace_start: np.ndarray, replace_chars: np.ndarray, checks: np.ndarray,
-               entity: np.ndarray, simple: np.ndarray, origins: bool,
+               entity: np.ndarray, simple: np.ndarray, direct: np.ndarray, origins: bool,
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
     """:func:`dedup.normalize.plain_fold` of texts given as their code points one after
     another (``sizes`` of them each): ``(plain, points, mapped, origin)``.
@@ -269,7 +269,9 @@ def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
     ``mapped`` per text how many characters mapping gave (for a text that is not plain, up
     to where that was found); with ``origins``, ``origin`` gives each character of
     ``points`` its index in its text (NULs -1). ``simple`` marks the characters that none of
-    this concerns (kept, no flag, no hyphen, line break, space or ``&``): most of them."""
+    this concerns (kept, no flag, no hyphen, line break, space or ``&``): most of them, and
+    ``direct`` what a character that is not replaced folds to (0xFFFFFFFF for one that is:
+    one table read a character where most of them need no more)."""
     count = len(sizes)
     plain = np.ones(count, dtype=np.bool_)
     mapped = np.zeros(count, dtype=np.int64)
@@ -324,13 +326,14 @@ def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
         if plain[t]:
             for i in range(at, at + sizes[t]):
                 c = raw[i]
-                k = replace_length[c]
-                if k < 0:
-                    points[out] = checks[c] & 0xFFFF
+                d = direct[c]
+                if d != 0xFFFFFFFF:
+                    points[out] = d
                     if origins:
                         origin[out] = i - at
                     out += 1
                     continue
+                k = replace_length[c]
                 first = replace_start[c]
                 for j in range(k):
                     points[out] = checks[replace_chars[first + j]] & 0xFFFF
@@ -631,4 +634,4 @@ def warm() -> None:
     run_hashes(keys, zero, one, np.uint64(3))
     for origins in (False, True):
         plain_fold(points, np.array([4], dtype=np.int64), lengths, lengths, points, codes,
-                   np.zeros(0x10000, dtype=np.int8), table, origins)
+                   np.zeros(0x10000, dtype=np.int8), table, codes, origins)

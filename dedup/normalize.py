@@ -993,7 +993,7 @@ def plain_fold_points(texts: Sequence[str], origins: bool = False) -> PlainFolds
     replace_length, replace_start, replace_chars = _plain_replacements()
     plain, points, mapped, origin = kernels.plain_fold(
         raw, sizes, replace_length, replace_start, replace_chars, _plain_checks(),
-        _plain_entity(), _plain_simple(), origins)
+        _plain_entity(), _plain_simple(), _plain_direct(), origins)
     return PlainFolds(plain, points, mapped[plain], origin if origins else None)
 
 
@@ -1006,6 +1006,16 @@ def _plain_simple() -> np.ndarray:
                           & (_plain_entity() != _AMP))
     simple[[0x2D, 0x0A, 0x20]] = False
     return simple
+
+
+@functools.cache
+def _plain_direct() -> np.ndarray:
+    """Per BMP character: what :func:`dedup.kernels.plain_fold` writes for it when it is not
+    replaced (its casefold), 0xFFFFFFFF where it is."""
+    length = _plain_replacements()[0]
+    direct: np.ndarray = np.where(length < 0, _plain_checks() & 0xFFFF,
+                                  0xFFFFFFFF).astype(np.uint32)
+    return direct
 
 
 @functools.cache
