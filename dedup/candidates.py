@@ -429,7 +429,7 @@ def _range_codes(packed: Sequence[tuple[int, np.ndarray, np.ndarray]], low: int,
     # Read into a writable array: a read-only one (from bytes) is another type to the
     # compiled kernel, which every worker then loaded anew (about 0.6 s each at 100k).
     data = np.empty(size, dtype=np.uint8)
-    with memoryview(data) as view:
+    with data.data as view:
         for fd, start, at, length in reads:
             _read_exactly(fd, view[at : at + length], start)
     return unpack_codes(data, np.concatenate(firsts),
