@@ -56,6 +56,8 @@ class Prepared:
     #: verified against each of its candidates, and hashing them was a tenth of a pair.
     seeds: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False,
                                                      compare=False)
+    #: Whether any word is boilerplate (``boiler.any()``, asked for every pair).
+    marked: bool = field(default=False, repr=False, compare=False)
 
     @property
     def counted(self) -> int:
@@ -71,6 +73,7 @@ class Prepared:
 
     def set_boilerplate(self, mask: np.ndarray) -> None:
         self.boiler = mask
+        self.marked = bool(mask.any())
         self.seeds.clear()
         self.uncounted = self.uncounted | mask
         keep = ~mask[self.stem_pos] if len(self.stem_pos) else np.zeros(0, dtype=bool)
@@ -213,7 +216,7 @@ def _seed_hashes(prepared: Prepared, side: int, seed: int) -> np.ndarray:
     """The hashes of ``prepared``'s runs of ``seed`` words as side ``side`` of a pair
     (boilerplate masked), computed once per document, and once for both sides when it has
     no boilerplate (the sides differ only in how boilerplate is masked)."""
-    key = (side if prepared.boiler.any() else -1, seed)
+    key = (side if prepared.marked else -1, seed)
     if key not in prepared.seeds:
         prepared.seeds[key] = shingle_hashes64(_masked_ids(prepared, side), seed)
     return prepared.seeds[key]
@@ -226,7 +229,7 @@ def _masked_ids(prepared: Prepared, side: int) -> np.ndarray:
     words never match each other either.
     """
     ids = prepared.word_ids
-    if not prepared.boiler.any():
+    if not prepared.marked:
         return ids
     ids = ids.copy()
     where = np.flatnonzero(prepared.boiler)

@@ -46,7 +46,7 @@ from .config import BoilerplateConfig, Config
 from .engines import Engine, Rows, current_engine
 from .errors import InputError
 from .models import Document, Match, Report, Skipped
-from .shingle import shingle_hashes
+from .shingle import shingle_hashes, shingle_hashes64
 from .signatures import Signer
 from .stem_files import StemFiles, write_block
 from .store import ids_of, in_id_order, members_of, select, texts_of
@@ -191,6 +191,11 @@ def prepare_many(docs: Sequence[Document], config: Config) -> list[Prepared]:
         lengths = words.last - words.first
         sentence_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
         uncounted = fragment_words(lengths, sentence_of, config.align.min_sentence_words)
+        # The seed runs' hashes of every document without boilerplate, hashed for the whole
+        # block at once (a kernel call a document was a tenth of verifying): a document's
+        # are those of the runs that lie inside it (set_boilerplate drops them).
+        seed = config.align.seed_words
+        seeds = shingle_hashes64(ids, seed)
         first_word = words.first_word.tolist()
         per_doc = words.per_doc.tolist()
         for d, i in enumerate(block.rows):
@@ -205,6 +210,7 @@ def prepare_many(docs: Sequence[Document], config: Config) -> list[Prepared]:
                          stem_pos[stem_at[d] : stem_at[d + 1]] - low,
                          np.zeros(high - low, dtype=bool))
             p.uncounted = uncounted[low:high].copy()
+            p.seeds[(-1, seed)] = seeds[low : max(low, high - seed + 1)].copy()
             out[i] = p
     for i in alone:
         out[i] = prepare(docs[i], config)

@@ -177,6 +177,7 @@ def test_key_table_is_a_dict(keys: list[int], slots: int) -> None:
 @settings(deadline=None, max_examples=300)
 @given(texts)
 def test_documents_prepared_together_are_prepared_alone(given: list[str]) -> None:
+    from dedup.align import _seed_hashes
     from dedup.config import Config
     from dedup.models import Document
     from dedup.pipeline import prepare, prepare_many
@@ -192,6 +193,10 @@ def test_documents_prepared_together_are_prepared_alone(given: list[str]) -> Non
             assert getattr(together.tokens, name).tolist() == getattr(alone.tokens, name).tolist()
         for name in ("word_ids", "stems", "stem_pos", "boiler", "uncounted"):
             assert getattr(together, name).tolist() == getattr(alone, name).tolist(), name
+        # Hashed for the whole block (together) or for the document when first verified.
+        seed = config.align.seed_words
+        assert (_seed_hashes(together, 0, seed).tolist()
+                == _seed_hashes(alone, 0, seed).tolist())
 
 
 def test_each_thread_numbers_words_in_its_own_vocabulary() -> None:
