@@ -53,6 +53,7 @@ from itertools import pairwise
 from typing import IO, Any, Literal, NamedTuple, Protocol, TypeVar, cast
 
 import numpy as np
+import orjson
 
 from dedup.errors import InputError
 from dedup.models import Document, Skipped
@@ -464,9 +465,34 @@ def _read_jsonl(stream: IO[bytes], name: str, *, id_field: str, text_field: str)
             yield item
 
 
+_UNDECIDED = object()
+
+
+def _fast_record(raw: bytes, id_field: str) -> Any:
+    """The JSON value of a line as orjson parses it (half the time of the json module's
+    parser, which was a third of reading), or :data:`_UNDECIDED` where only the json module
+    gives what a line means: orjson refuses what json accepts in places (an escaped lone
+    surrogate, a number too large for a double, a blank line), which json then parses or
+    names the error of, and reads an integer beyond 64 bits as a double, so a record whose
+    id came out a double is parsed again (its other fields read as strings or not at all;
+    any number is refused the same way)."""
+    try:
+        record = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _UNDECIDED
+    if isinstance(record, dict) and isinstance(record.get(id_field), float):
+        return _UNDECIDED
+    return record
+
+
 def _parse_line(raw: bytes, where: str, *, id_field: str, text_field: str) -> _Item | None:
     """The document (or skipped entry) of one JSONL line (``raw``, its line break kept), or
     None for a blank line; ``where`` names the line in messages."""
+    record = _fast_record(raw, id_field)
+    if record is not _UNDECIDED:
+        if not isinstance(record, dict):
+            raise InputError(f"{where}: expected a JSON object, got {_json_type(record)}")
+        return _from_json_record(record, where, id_field=id_field, text_field=text_field)
     line = _decode_line(raw, where)
     if not line or line.isspace():
         return None

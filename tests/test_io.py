@@ -450,6 +450,57 @@ def test_nan_is_not_json(tmp_path: Path) -> None:
     )
 
 
+def test_numbers_and_escapes_read_as_the_json_module_reads_them(tmp_path: Path) -> None:
+    # orjson parses the lines; it reads an integer beyond 64 bits as a double and refuses
+    # escaped lone surrogates and numbers beyond a double, where the json module decides.
+    lines = ['{"id": 123456789012345678901234567890, "text": "A."}',
+             '{"id": -9223372036854775809, "text": "B."}',
+             '{"id": 2.5, "text": "C."}',
+             '{"id": "d", "text": "\\ud800 lone surrogate"}',
+             '{"id": "e", "text": "E.", "extra": 1e400}']
+    path = write(tmp_path / "numbers.jsonl", "\n".join(lines) + "\n")
+    texts = {d.id: d.text for d in read_corpus([str(path)]).documents}
+    assert texts == {"123456789012345678901234567890": "A.", "-9223372036854775809": "B.",
+                     "2.5": "C.", "d": "\ud800 lone surrogate", "e": "E."}
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                 max_size=3),
+    max_leaves=8)
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.one_of(
+    st.fixed_dictionaries({"id": st.integers() | st.floats() | st.text(max_size=8),
+                           "text": st.text(max_size=20) | _JSON},
+                          optional={"title": _JSON, "date": st.text(max_size=5) | _JSON,
+                                    "other": _JSON}),
+    _JSON), st.booleans())
+def test_a_line_means_what_the_json_module_reads_in_it(value: Any, ascii_only: bool) -> None:
+    from dedup import io as dedup_io
+
+    try:
+        raw = (json.dumps(value, ensure_ascii=ascii_only) + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, not written raw: escaped, it is read
+        raw = (json.dumps(value, ensure_ascii=True) + "\n").encode("utf-8")
+
+    def parsed(fast: bool) -> object:
+        if not fast:
+            original = dedup_io._fast_record
+            dedup_io._fast_record = lambda raw, id_field: dedup_io._UNDECIDED
+        try:
+            return dedup_io._parse_line(raw, "x:1", id_field="id", text_field="text")
+        except InputError as error:
+            return str(error)
+        finally:
+            if not fast:
+                dedup_io._fast_record = original
+
+    assert parsed(True) == parsed(False)
+
+
 def test_jsonl_line_that_is_not_an_object(tmp_path: Path) -> None:
     path = write(tmp_path / "list.jsonl", jsonl({"id": "a", "text": "A."}) + '["b", "B."]\n')
 
