@@ -14,23 +14,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from itertools import repeat
 
 import numpy as np
 import xxhash
 
 from .stopwords import STOPWORDS
 from .tokens import _no_break_before
-
-
-class _Numbers(dict[str, int]):
-    """word -> number, given on first sight by :meth:`Vocabulary._add`."""
-
-    def __init__(self, vocabulary: Vocabulary) -> None:
-        super().__init__()
-        self.vocabulary = vocabulary
-
-    def __missing__(self, word: str) -> int:
-        return self.vocabulary._add(word)
 
 
 class Vocabulary:
@@ -43,16 +33,13 @@ class Vocabulary:
         self._reset()
 
     def _reset(self) -> None:
-        self.numbers = _Numbers(self)
+        self.numbers: dict[str, int] = {}
         # Numbers by the polynomial key of dedup.batch, for words met there.
         self.keyed = _KeyTable(1 << 16)  # doubles as words come
         self.hashes = np.zeros(1024, dtype=np.uint64)
         self.stems = np.zeros(1024, dtype=np.uint64)
         self.content = np.zeros(1024, dtype=bool)
         self.no_break = np.zeros(1024, dtype=bool)
-
-    def _add(self, word: str) -> int:
-        return int(self._add_many([word])[0])
 
     def _add_many(self, words: list[str]) -> np.ndarray:
         """Number distinct words not seen yet, in order, and record their facts: for all
@@ -85,8 +72,18 @@ class Vocabulary:
         call: use them at once."""
         if len(self.numbers) + len(words) > self.limit:
             self._reset()
-        return np.fromiter(map(self.numbers.__getitem__, words), dtype=np.int64,
-                           count=len(words))
+        try:  # most often every word is known
+            return np.fromiter(map(self.numbers.__getitem__, words), dtype=np.int64,
+                               count=len(words))
+        except KeyError:
+            pass
+        found = np.fromiter(map(self.numbers.get, words, repeat(-1)), dtype=np.int64,
+                            count=len(words))
+        new = np.flatnonzero(found < 0)
+        self._add_many(list(dict.fromkeys([words[i] for i in new.tolist()])))
+        number = self.numbers.__getitem__
+        found[new] = [number(words[i]) for i in new.tolist()]
+        return found
 
     def content_stems(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which of the words ``numbers`` (positions) carry content, and the hashes of their
