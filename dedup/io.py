@@ -489,22 +489,19 @@ def _parse_line(raw: bytes, where: str, *, id_field: str, text_field: str) -> _I
     """The document (or skipped entry) of one JSONL line (``raw``, its line break kept), or
     None for a blank line; ``where`` names the line in messages."""
     record = _fast_record(raw, id_field)
-    if record is not _UNDECIDED:
-        if not isinstance(record, dict):
-            raise InputError(f"{where}: expected a JSON object, got {_json_type(record)}")
-        return _from_json_record(record, where, id_field=id_field, text_field=text_field)
-    line = _decode_line(raw, where)
-    if not line or line.isspace():
-        return None
-    try:
-        record = _DECODER.decode(line)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{where}: not valid JSON ({exc.msg} at column {exc.colno}); fix or remove the line"
-        ) from exc
-    except (ValueError, RecursionError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise InputError(f"{where}: not valid JSON ({reason}); fix or remove the line") from exc
+    if record is _UNDECIDED:
+        line = _decode_line(raw, where)
+        if not line or line.isspace():
+            return None
+        try:
+            record = _DECODER.decode(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}); "
+                             "fix or remove the line") from exc
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise InputError(
+                f"{where}: not valid JSON ({reason}); fix or remove the line") from exc
     if not isinstance(record, dict):
         raise InputError(f"{where}: expected a JSON object, got {_json_type(record)}")
     return _from_json_record(record, where, id_field=id_field, text_field=text_field)
