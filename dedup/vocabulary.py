@@ -76,14 +76,7 @@ class Vocabulary:
             return np.fromiter(map(self.numbers.__getitem__, words), dtype=np.int64,
                                count=len(words))
         except KeyError:
-            pass
-        found = np.fromiter(map(self.numbers.get, words, repeat(-1)), dtype=np.int64,
-                            count=len(words))
-        new = np.flatnonzero(found < 0)
-        self._add_many(list(dict.fromkeys([words[i] for i in new.tolist()])))
-        number = self.numbers.__getitem__
-        found[new] = [number(words[i]) for i in new.tolist()]
-        return found
+            return self._numbers_of(words)
 
     def content_stems(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which of the words ``numbers`` (positions) carry content, and the hashes of their
@@ -108,13 +101,16 @@ class Vocabulary:
         return found
 
     def _numbers_of(self, words: list[str]) -> np.ndarray:
-        """The numbers of distinct ``words``, those not seen yet added together."""
-        get = self.numbers.get
-        out = np.fromiter((get(word, -1) for word in words), dtype=np.int64, count=len(words))
-        fresh = np.flatnonzero(out < 0)
-        if len(fresh):
-            out[fresh] = self._add_many([words[i] for i in fresh.tolist()])
-        return out
+        """The numbers of ``words``, those not seen yet added together, in the order first
+        met."""
+        found = np.fromiter(map(self.numbers.get, words, repeat(-1)), dtype=np.int64,
+                            count=len(words))
+        new = np.flatnonzero(found < 0)
+        if len(new):
+            self._add_many(list(dict.fromkeys([words[i] for i in new.tolist()])))
+            number = self.numbers.__getitem__
+            found[new] = [number(words[i]) for i in new.tolist()]
+        return found
 
 
 class _KeyTable:
