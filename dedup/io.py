@@ -594,39 +594,55 @@ def _read_jsonl_parallel(path: str, store: DocumentStore, workers: int, *, id_fi
     fd, base = store.reserve(size)
     first_line = 1
     global _RANGE_CONTEXT
-    _RANGE_CONTEXT = (path, skip, fd, base, id_field, text_field)
     # As in the process engine: a forked worker's garbage collection would copy the parent's
     # objects it visits.
     gc.freeze()
+    context = multiprocessing.get_context("fork")
+    stop = context.RawValue("b", 0)
+    _RANGE_CONTEXT = (path, skip, fd, base, id_field, text_field, stop)
+    pool = context.Pool(min(workers, count))
     try:
-        with multiprocessing.get_context("fork").Pool(min(workers, count)) as pool:
-            ranges = pool.imap(_parse_range, list(pairwise(bounds)))
-            if meanwhile is not None:
-                meanwhile()
-            for parsed in ranges:
-                yield first_line, parsed
-                if parsed.failed is not None:
-                    line, raw = parsed.failed
-                    _parse_line(raw, f"{path}:{first_line + line}", id_field=id_field,
-                                text_field=text_field)
-                    raise AssertionError(f"{path}:{first_line + line} failed in a worker only")
-                first_line += parsed.lines
+        ranges = pool.imap(_parse_range, list(pairwise(bounds)))
+        if meanwhile is not None:
+            meanwhile()
+        for parsed in ranges:
+            yield first_line, parsed
+            if parsed.failed is not None:
+                line, raw = parsed.failed
+                _parse_line(raw, f"{path}:{first_line + line}", id_field=id_field,
+                            text_field=text_field)
+                raise AssertionError(f"{path}:{first_line + line} failed in a worker only")
+            first_line += parsed.lines
+    except (Exception, GeneratorExit):
+        # The workers are sound; the ranges not yet begun are skipped and the pool ends as
+        # after the last range. Pool.terminate() here once hung the test run: its task
+        # handler waited forever for the lock of a queue whose readers were gone.
+        stop.value = 1
+        raise
+    except BaseException:
+        pool.terminate()  # an interrupt: the workers got it too
+        raise
     finally:
+        pool.close()
+        pool.join()
         gc.unfreeze()
         _RANGE_CONTEXT = None
 
 
 # What the workers of _read_jsonl_parallel read (inherited by fork): the path, the bytes of
-# its UTF-8 signature, the store's file descriptor and room in it, the two field names.
-_RANGE_CONTEXT: tuple[str, int, int, int, str, str] | None = None
+# its UTF-8 signature, the store's file descriptor and room in it, the two field names, and
+# a flag set when the ranges still to come are not wanted.
+_RANGE_CONTEXT: tuple[str, int, int, int, str, str, Any] | None = None
 
 
 def _parse_range(bounds: tuple[int, int]) -> _Parsed:
     """The lines starting in bytes ``[start, end)`` of the file, parsed; their texts written
     into the store's file. Runs in a worker of :func:`_read_jsonl_parallel`."""
     assert _RANGE_CONTEXT is not None
-    path, skip, fd, base, id_field, text_field = _RANGE_CONTEXT
+    path, skip, fd, base, id_field, text_field, stop = _RANGE_CONTEXT
     start, end = bounds
+    if stop.value:
+        return _parsed(0, None, [], [], [], [], [], [], [])
     with open(path, "rb") as stream:
         stream.seek(max(start - 1, 0))
         if start > skip and stream.read(1) != b"\n":

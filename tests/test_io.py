@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from dedup.errors import InputError
 from dedup.io import Corpus, iter_documents, read_corpus
 from dedup.models import Document, Skipped
+from dedup.store import DocumentStore
 
 UTF8_HINT = "convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8)"
 
@@ -792,6 +793,51 @@ def test_parallel_reading_raises_the_first_error_as_one_process_does(
     parallel = error_of(lambda: read_corpus([str(path)], spool=True, workers=3))
     assert parallel == serial
     assert f"bad.jsonl:{where + 2}" in parallel
+
+
+_PARSED_LOG: Path | None = None
+_parse_range = __import__("dedup.io").io._parse_range
+
+
+def _slow_parse_range(bounds: tuple[int, int]) -> Any:
+    """dedup.io._parse_range, 10 ms slower for a range it parses, noting each such range in
+    _PARSED_LOG (runs in a worker)."""
+    parsed = _parse_range(bounds)
+    if parsed.lines:
+        time.sleep(0.01)
+        assert _PARSED_LOG is not None
+        with open(_PARSED_LOG, "a") as out:
+            out.write(f"{bounds}\n")
+    return parsed
+
+
+def test_parallel_reading_stops_parsing_after_the_first_error(
+        tmp_path: Path, small_ranges: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dedup import io as dedup_io
+
+    log = tmp_path / "parsed.log"
+    monkeypatch.setattr(sys.modules[__name__], "_PARSED_LOG", log)
+    monkeypatch.setattr(dedup_io, "_parse_range", _slow_parse_range)
+    lines = [b"{broken\n"] + [json.dumps({"id": f"d{i}", "text": "x"}).encode() + b"\n"
+                               for i in range(300)]
+    path = write(tmp_path / "bad.jsonl", b"".join(lines))
+    assert "bad.jsonl:1" in error_of(lambda: read_corpus([str(path)], spool=True, workers=2))
+    parsed = log.read_text().splitlines()
+    assert 1 <= len(parsed) < len(lines) // 4  # about 300 ranges; only those begun parsed
+    assert multiprocessing.active_children() == []
+
+
+def test_an_abandoned_parallel_read_leaves_no_worker(tmp_path: Path,
+                                                     small_ranges: None) -> None:
+    from dedup import io as dedup_io
+
+    path = write(tmp_path / "a.jsonl", jsonl(*({"id": f"d{i}", "text": f"Text {i}"}
+                                                for i in range(200))))
+    ranges = dedup_io._read_jsonl_parallel(str(path), DocumentStore(), 2, id_field="id",
+                                           text_field="text")
+    assert next(ranges)[0] == 1
+    ranges.close()
+    assert multiprocessing.active_children() == []
 
 
 def test_parallel_reading_is_used_for_large_files_only(tmp_path: Path,
