@@ -57,6 +57,19 @@ def _mix64(z: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     return z
 
 
+@_kernel(inline="always")
+def _murmur_finish32(value: np.uint32) -> np.uint32:  # pragma: no cover - compiled
+    """The murmur3 finalizer of a 32-bit hash (in 64 bits with the high half cleared: numba
+    widens 32-bit products)."""
+    h = np.uint64(value)
+    h ^= h >> np.uint64(16)
+    h = (h * np.uint64(0x85EBCA6B)) & _MASK32
+    h ^= h >> np.uint64(13)
+    h = (h * np.uint64(0xC2B2AE35)) & _MASK32
+    h ^= h >> np.uint64(16)
+    return np.uint32(h)
+
+
 @_kernel()
 def minhash_affine32(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, a: np.ndarray,
                      b: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
@@ -66,23 +79,33 @@ def minhash_affine32(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, a
 
     One pass over a document's hashes with the permutations innermost, which the compiler
     turns into vector instructions; numpy needs a temporary of hashes times permutations and
-    a reduction over it."""
+    a reduction over it. Four hashes a pass over the permutations: the row of minima is
+    loaded and stored a quarter as often (12-13 -> 4-5 us an article of 500 shingles; eight
+    a pass were no faster)."""
     perms = len(a)
     for d in range(len(starts)):
         row = out[d]
         for p in range(perms):
             row[p] = _EMPTY32
-        for i in range(starts[d], ends[d]):
-            # In 64 bits with the high half cleared: numba widens 32-bit products.
-            h = np.uint64(values[i])
-            h ^= h >> np.uint64(16)
-            h = (h * np.uint64(0x85EBCA6B)) & _MASK32
-            h ^= h >> np.uint64(13)
-            h = (h * np.uint64(0xC2B2AE35)) & _MASK32
-            h ^= h >> np.uint64(16)
-            mixed = np.uint32(h)
+        i = starts[d]
+        end = ends[d]
+        while i + 4 <= end:
+            m0 = _murmur_finish32(values[i])
+            m1 = _murmur_finish32(values[i + 1])
+            m2 = _murmur_finish32(values[i + 2])
+            m3 = _murmur_finish32(values[i + 3])
             for p in range(perms):
-                row[p] = min(row[p], np.uint32(a[p] * mixed + b[p]))
+                ap = a[p]
+                bp = b[p]
+                low = min(np.uint32(ap * m0 + bp), np.uint32(ap * m1 + bp))
+                high = min(np.uint32(ap * m2 + bp), np.uint32(ap * m3 + bp))
+                row[p] = min(row[p], min(low, high))
+            i += 4
+        while i < end:
+            m0 = _murmur_finish32(values[i])
+            for p in range(perms):
+                row[p] = min(row[p], np.uint32(a[p] * m0 + b[p]))
+            i += 1
 
 
 @_kernel()

@@ -62,8 +62,8 @@ class Signer:
     def sign_ranges(self, values: np.ndarray, starts: np.ndarray,
                     ends: np.ndarray) -> np.ndarray:
         """The signatures of the sets ``values[starts[i]:ends[i]]``, one row each
-        (:func:`dedup.kernels.minhash_affine32`: about a quarter of what the same arithmetic
-        cost in numpy, 32-34 -> 9 us an article of 480 shingles), unless :mod:`dedup.compiled`
+        (:func:`dedup.kernels.minhash_affine32`: a tenth of what the same arithmetic cost in
+        numpy, 32-34 -> 4-5 us an article of 500 shingles), unless :mod:`dedup.compiled`
         says the work is too small for them. numba is imported here, not with the module:
         a command that signs nothing should not wait for it."""
         out = np.empty((len(starts), self.num_perm), dtype=_U32)
