@@ -292,9 +292,10 @@ def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
     ``mapped`` per text how many characters mapping gave (for a text that is not plain, up
     to where that was found); with ``origins``, ``origin`` gives each character of
     ``points`` its index in its text (NULs -1). ``simple`` marks the characters that none of
-    this concerns (kept, no flag, no hyphen, line break, space or ``&``): most of them, and
-    ``direct`` what a character that is not replaced folds to (0xFFFFFFFF for one that is:
-    one table read a character where most of them need no more)."""
+    this concerns (kept, no flag, no hyphen, line break or ``&``; 2 for a space, 1 for the
+    others): most of them, and ``direct`` what a character that is not replaced folds to
+    (0xFFFFFFFF for one that is: one table read a character where most of them need no
+    more)."""
     count = len(sizes)
     plain = np.ones(count, dtype=np.bool_)
     mapped = np.zeros(count, dtype=np.int64)
@@ -309,9 +310,10 @@ def plain_fold(raw: np.ndarray, sizes: np.ndarray, replace_length: np.ndarray,
             if c > 0xFFFF:
                 bad = True
                 break
-            if simple[c]:
+            kind = simple[c]
+            if kind:
                 length += 1
-                hyphen = False
+                hyphen = hyphen and kind == 2  # a space keeps a hyphen before it
                 if name >= 0:
                     name, found = _entity_step(name, entity[c])
                     bad |= found
@@ -657,4 +659,5 @@ def warm() -> None:
     run_hashes(keys, zero, one, np.uint64(3))
     for origins in (False, True):
         plain_fold(points, np.array([4], dtype=np.int64), lengths, lengths, points, codes,
-                   np.zeros(0x10000, dtype=np.int8), table, codes, origins)
+                   np.zeros(0x10000, dtype=np.int8), np.zeros(0x10000, dtype=np.uint8), codes,
+                   origins)
