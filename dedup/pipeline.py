@@ -48,7 +48,7 @@ from .errors import InputError
 from .models import Document, Match, Report, Skipped
 from .shingle import shingle_hashes, shingle_hashes64
 from .signatures import Signer
-from .stem_files import StemFiles, write_block
+from .stem_files import StemFiles, Written, write_block
 from .store import ids_of, in_id_order, members_of, select, texts_of
 from .tokens import Tokens, tokenize, tokenize_lazily
 from .vocabulary import Vocabulary, vocabulary
@@ -274,7 +274,7 @@ class _Signed:
     sentence_words: np.ndarray  # int32 words per sentence, likewise
     sentence_counts: np.ndarray  # int64 sentences per kept document
     stem_counts: np.ndarray  # int64 content-word stems per kept document
-    name: str  # of its stems' file, when written
+    written: Written | None  # where its stems are, when written
 
 
 _SignContext = tuple[Config, Signer, Sequence[Document], str | None, np.ndarray | None]
@@ -299,9 +299,8 @@ def _sign_blocks(context: _SignContext, blocks: Sequence[tuple[int, int]]) -> li
         counts = found.words
         keep = counts >= config.shingle.min_words
         kept = found if keep.all() else found.only(keep)
-        name = str(start)
-        if folder is not None:
-            write_block(folder, name, kept.stems, kept.sentence_stems)
+        written = (None if folder is None
+                   else write_block(folder, kept.stems, kept.sentence_stems))
         signatures: np.ndarray | None = signer.sign_ranges(
             *_shingle_ranges(kept.word_ids, kept.words, config.shingle.size))
         if matrix is not None:
@@ -309,7 +308,7 @@ def _sign_blocks(context: _SignContext, blocks: Sequence[tuple[int, int]]) -> li
             signatures = None
         out.append(_Signed(counts, keep, signatures, kept.sentence_keys,
                            kept.sentence_words.astype(np.int32), kept.sentences,
-                           kept.stem_counts, name))
+                           kept.stem_counts, written))
     return out
 
 
@@ -598,7 +597,8 @@ def _assemble(ordered: Sequence[Document], signed: list[_Signed], config: Config
     words = np.concatenate([b.words for b in signed]) if signed else np.zeros(0, np.int64)
     into = (matrix if matrix is not None
             else np.empty((int(kept.sum()), config.lsh.num_perm), dtype=np.uint32))
-    keys, lengths, counts, stem_counts, names = [], [], [], [], []
+    keys, lengths, counts, stem_counts = [], [], [], []
+    written: list[Written] = []
     row = 0
     signed.reverse()
     while signed:
@@ -615,7 +615,8 @@ def _assemble(ordered: Sequence[Document], signed: list[_Signed], config: Config
         lengths.append(block.sentence_words)
         counts.append(block.sentence_counts)
         stem_counts.append(block.stem_counts)
-        names.append(block.name)
+        if block.written is not None:
+            written.append(block.written)
     skipped = [Skipped(ids[p], f"too short to compare ({words[p]} words, need "
                                f"{config.shingle.min_words})")
                for p in np.flatnonzero(~kept).tolist()]
@@ -624,7 +625,7 @@ def _assemble(ordered: Sequence[Document], signed: list[_Signed], config: Config
                     _concatenate(keys, np.uint64), _concatenate(lengths, np.int32),
                     _concatenate(counts, np.int64), frozenset(), skipped, config)
     stems = None if folder is None else StemFiles.of(
-        folder, names, [len(c) for c in counts], _concatenate(stem_counts, np.int64),
+        folder, written, [len(c) for c in counts], _concatenate(stem_counts, np.int64),
         corpus.sentence_counts)
     return corpus, stems
 

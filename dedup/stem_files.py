@@ -10,62 +10,88 @@ than in memory.
 
 The folder must be one the engine's workers see (local processes, a dask LocalCluster);
 without one, judging tokenizes the documents again, with the same result.
+
+Each process (each thread of one, as a dask worker runs several tasks at once) appends its
+blocks to one pair of files: a pair of files a block were 782 files at 100,000 articles,
+and creating a file took 0.5-0.7 ms of system time here (0.15 s for 800 blocks written to
+one file against 0.54-1.45 s to one file each).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 
-def write_block(folder: str, name: str, stems: np.ndarray, sentence_stems: np.ndarray) -> None:
+def write_block(folder: str, stems: np.ndarray, sentence_stems: np.ndarray) -> Written:
     """Write one block's documents' stems (uint64, in order) and how many of them each of
-    their sentences has (int64), one document after another."""
+    their sentences has (int64), one document after another, after the blocks this thread
+    wrote before; where they are."""
+    name = f"{os.getpid()}-{threading.get_ident()}"
     base = os.path.join(folder, name)
-    stems.astype(np.uint64, copy=False).tofile(base + ".stems")
-    sentence_stems.astype(np.int64, copy=False).tofile(base + ".counts")
+    with open(base + ".stems", "ab") as out:
+        stems_at = out.tell()
+        stems.astype(np.uint64, copy=False).tofile(out)
+    with open(base + ".counts", "ab") as out:
+        counts_at = out.tell()
+        sentence_stems.astype(np.int64, copy=False).tofile(out)
+    return Written(name, stems_at, counts_at)
+
+
+class Written(NamedTuple):
+    """Where :func:`write_block` wrote a block: the files' name and the bytes before it in
+    each."""
+
+    name: str
+    stems_at: int
+    counts_at: int
 
 
 @dataclass
 class StemFiles:
     """Where each document's (row's) stems lie among the blocks written by
     :func:`write_block`: the blocks hold consecutive rows, ``firsts[b]`` the first of block
-    ``b`` (file ``names[b]``; a block may hold none)."""
+    ``b`` (written at ``blocks[b]``; a block may hold none)."""
 
     folder: str
-    names: list[str]
-    firsts: np.ndarray  # int64 per block, ascending
+    blocks: list[Written]
+    firsts: np.ndarray  # int64 per block, ascending, and the number of rows
     stem_at: np.ndarray  # int64 per row and the total: its first stem, over all blocks
     sentence_at: np.ndarray  # int64 per row and the total: its first sentence, likewise
 
     @classmethod
-    def of(cls, folder: str, names: list[str], rows: Sequence[int], stem_counts: np.ndarray,
-           sentence_counts: np.ndarray) -> StemFiles:
-        """The files ``names`` of blocks of ``rows[b]`` documents each, whose documents have
-        ``stem_counts`` stems and ``sentence_counts`` sentences (one per document, all
+    def of(cls, folder: str, blocks: list[Written], rows: Sequence[int],
+           stem_counts: np.ndarray, sentence_counts: np.ndarray) -> StemFiles:
+        """The blocks written at ``blocks``, of ``rows[b]`` documents each, whose documents
+        have ``stem_counts`` stems and ``sentence_counts`` sentences (one per document, all
         blocks' documents one after another)."""
-        firsts = np.zeros(len(rows), dtype=np.int64)
-        np.cumsum(np.asarray(rows[:-1], dtype=np.int64), out=firsts[1:])
-        return cls(folder, names, firsts, _starts(stem_counts), _starts(sentence_counts))
+        return cls(folder, blocks, _starts(np.asarray(rows, dtype=np.int64)),
+                   _starts(stem_counts), _starts(sentence_counts))
 
     def read(self, rows: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Of each of ``rows``: the stems of its content words (uint64, in order) and how
-        many of them each of its sentences has (int64). Each block file asked for is read
-        once, whole: rows near each other share blocks."""
-        blocks = np.searchsorted(self.firsts, np.asarray(rows, dtype=np.int64),
+        many of them each of its sentences has (int64). Each block asked for is read once,
+        whole: rows near each other share blocks."""
+        blocks = np.searchsorted(self.firsts[:-1], np.asarray(rows, dtype=np.int64),
                                  side="right") - 1
         read: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         out = []
         for row, block in zip(rows, blocks.tolist()):
+            first, end = int(self.firsts[block]), int(self.firsts[block + 1])
             if block not in read:
-                base = os.path.join(self.folder, self.names[block])
-                read[block] = (np.fromfile(base + ".stems", dtype=np.uint64),
-                               np.fromfile(base + ".counts", dtype=np.int64))
+                name, stems_at, counts_at = self.blocks[block]
+                base = os.path.join(self.folder, name)
+                read[block] = (
+                    np.fromfile(base + ".stems", dtype=np.uint64, offset=stems_at,
+                                count=int(self.stem_at[end] - self.stem_at[first])),
+                    np.fromfile(base + ".counts", dtype=np.int64, offset=counts_at,
+                                count=int(self.sentence_at[end] - self.sentence_at[first])))
             stems, counts = read[block]
-            first = int(self.firsts[block])
             stem = self.stem_at[row] - self.stem_at[first]
             sentence = self.sentence_at[row] - self.sentence_at[first]
             out.append((stems[stem : stem + self.stem_at[row + 1] - self.stem_at[row]],
