@@ -166,7 +166,8 @@ def _often(codes: np.ndarray, min_collisions: int, bits: int | None = None) -> n
         from .kernels import maybe_often  # numba: for the commands that pair documents
 
         bits = bits or max(10, len(codes).bit_length())
-        codes = maybe_often(np.ascontiguousarray(codes, dtype=np.int64), min_collisions, bits)
+        codes = maybe_often(np.ascontiguousarray(codes, dtype=np.int64), min_collisions, bits,
+                            False, -1)  # a code is never -1
     codes = np.sort(codes, kind="stable")
     if len(codes) <= reach:
         return np.zeros(0, dtype=np.int64)

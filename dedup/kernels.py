@@ -553,23 +553,27 @@ def run_hashes(hashes: np.ndarray, first: np.ndarray, last: np.ndarray, base: np
 
 
 @_kernel()
-def maybe_often(codes: np.ndarray, min_count: int,
-                bits: int) -> np.ndarray:  # pragma: no cover - compiled
-    """The codes whose slot, of ``2**bits`` (a multiplicative hash of the code), holds
-    ``min_count`` codes or more, in their order: every code occurring ``min_count`` times
-    is among them (its occurrences share a slot), and with about as many slots as codes
-    few others are."""
+def maybe_often(codes: np.ndarray, min_count: int, bits: int, positions: bool,
+                ignore: int) -> np.ndarray:  # pragma: no cover - compiled
+    """The codes other than ``ignore`` whose slot, of ``2**bits`` (a multiplicative hash of
+    the code), holds ``min_count`` codes or more, in their order (with ``positions``, where
+    they are in ``codes`` instead): every such code occurring ``min_count`` times is among
+    them (its occurrences share a slot), and with about as many slots as codes few others
+    are."""
     shift = np.uint64(64 - bits)
     counts = np.zeros(1 << bits, dtype=np.uint8)
+    need = min(min_count, 255)  # a count stops at 255
     for i in range(len(codes)):
+        if codes[i] == ignore:
+            continue
         slot = _home(np.uint64(codes[i]), shift)
         if counts[slot] < 255:
             counts[slot] += 1
-    kept = np.empty(len(codes), dtype=codes.dtype)
+    kept = np.empty(len(codes), dtype=np.int64)
     at = 0
     for i in range(len(codes)):
-        if counts[_home(np.uint64(codes[i]), shift)] >= min_count:
-            kept[at] = codes[i]
+        if codes[i] != ignore and counts[_home(np.uint64(codes[i]), shift)] >= need:
+            kept[at] = i if positions else codes[i]
             at += 1
     return kept[:at].copy()
 
@@ -653,7 +657,8 @@ def warm() -> None:
     exact_runs(keys, keys, 3, 3, 2, 32)
     band_codes(np.arange(2, dtype=np.int64), np.zeros(2, dtype=np.uint32), 50)
     shingle_hashes64(keys, 1, keys)
-    maybe_often(one, 2, 10)
+    for positions in (False, True):
+        maybe_often(one, 2, 10, positions, -1)
     packed = pack_codes(one, 2)
     unpack_codes(*packed, 2, 0, 2)
     run_hashes(keys, zero, one, np.uint64(3))

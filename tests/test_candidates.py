@@ -232,6 +232,15 @@ def test_an_engine_that_cannot_see_the_temporary_directory_only_finds_codes() ->
     assert progress[-1][0] == progress[-1][1] > groups
 
 
+def test_often_counts_beyond_what_a_slot_counter_holds() -> None:
+    # A slot's count stops at 255; min_collisions may be up to num_perm (4096).
+    codes = np.sort(np.asarray([7] * 300 + [9] * 299 + [11] * 256, dtype=np.int64))
+    for kernels in (False, True):
+        with compiled.using(kernels):
+            assert _often(codes, 300).tolist() == [7]
+            assert _often(codes, 256).tolist() == [7, 9, 11]
+
+
 @settings(deadline=None, max_examples=150)
 @given(st.lists(st.lists(st.integers(0, 40), max_size=60), min_size=1, max_size=6),
        st.integers(1, 6), st.integers(1, 8))

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dedup import compiled
 from dedup._reference import content_alignment_reference, exact_runs_reference
 from dedup.align import Prepared, _content_alignment, _content_share, exact_runs, verify
 from dedup.boilerplate import (
@@ -292,13 +293,16 @@ def _frequent_reference(keys_per_doc: list[np.ndarray], min_docs: int) -> list[F
                    if len(rows) >= min_docs), key=lambda f: f.key)
 
 
+@pytest.mark.parametrize("kernels", [True, False])
 @settings(deadline=None, max_examples=300)
 @given(st.lists(st.lists(st.sampled_from([NO_KEY, 1, 2, 3, 2**63, 2**64 - 1, 7]),
                          max_size=8), max_size=12),
        st.integers(1, 5))
-def test_frequent_sentences_match_reference(keys: list[list[int]], min_docs: int) -> None:
+def test_frequent_sentences_match_reference(kernels: bool, keys: list[list[int]],
+                                            min_docs: int) -> None:
     arrays = [np.asarray(k, dtype=np.uint64) for k in keys]
-    fast = sorted(frequent_sentences(arrays, min_docs), key=lambda f: f.key)
+    with compiled.using(kernels):
+        fast = sorted(frequent_sentences(arrays, min_docs), key=lambda f: f.key)
     assert fast == _frequent_reference(arrays, min_docs)
 
 
