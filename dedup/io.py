@@ -600,8 +600,9 @@ def _read_jsonl_parallel(path: str, store: DocumentStore, workers: int, *, id_fi
     context = multiprocessing.get_context("fork")
     stop = context.RawValue("b", 0)
     _RANGE_CONTEXT = (path, skip, fd, base, id_field, text_field, stop)
-    pool = context.Pool(min(workers, count))
+    pool = None
     try:
+        pool = context.Pool(min(workers, count))
         ranges = pool.imap(_parse_range, list(pairwise(bounds)))
         if meanwhile is not None:
             meanwhile()
@@ -620,11 +621,13 @@ def _read_jsonl_parallel(path: str, store: DocumentStore, workers: int, *, id_fi
         stop.value = 1
         raise
     except BaseException:
-        pool.terminate()  # an interrupt: the workers got it too
+        if pool is not None:
+            pool.terminate()  # an interrupt: the workers got it too
         raise
     finally:
-        pool.close()
-        pool.join()
+        if pool is not None:
+            pool.close()
+            pool.join()
         gc.unfreeze()
         _RANGE_CONTEXT = None
 
