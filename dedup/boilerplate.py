@@ -236,7 +236,7 @@ def frequent_sentences_flat(keys: np.ndarray, lengths: np.ndarray,
     # (a key passes by chance about one time in twenty); with numpy, a count per value of
     # the low bits (about as many values as keys; at a million articles 7.2 of the 29.6
     # million keys passed, against 1.7 million, and this function took the parent, while
-    # the other core waited, 2.0-3.7 s against 1.5-1.8 s).
+    # the other core waited, 2.0-4.5 s against 1.4-1.8 s).
     if compiled.enabled():
         from .kernels import maybe_often  # numba: for the commands that judge boilerplate
 
