@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +69,10 @@ def test_using_engine_sets_the_engine_of_every_scan_inside(seed_docs: list[Docum
     assert pooled == scan(seed_docs).to_dict()
 
 
-def _fail_on_second(context: None, items: list[int]) -> list[int]:
+def _fail_on_second(context: None, items: Sequence[int]) -> list[int]:
     if 2 in items:
         raise ValueError("kaputt")
-    return items
+    return list(items)
 
 
 def test_pool_freezes_the_parents_objects_only_while_it_runs() -> None:
@@ -82,6 +84,29 @@ def test_pool_freezes_the_parents_objects_only_while_it_runs() -> None:
     with pytest.raises(ValueError, match="kaputt"):
         engine.map(_fail_on_second, None, [0, 1, 2, 3])
     assert gc.get_freeze_count() == 0
+
+
+def _fail_first_then_log(log: Path, items: Sequence[int]) -> list[int]:
+    """Fails on the chunk holding item 0; notes each other chunk in ``log``, 10 ms each."""
+    if 0 in items:
+        raise ValueError("kaputt")
+    time.sleep(0.01)
+    with open(log, "a") as out:
+        out.write(f"{list(items)}\n")
+    return list(items)
+
+
+def test_a_failed_chunk_ends_the_pool_without_running_the_rest(tmp_path: Path) -> None:
+    import multiprocessing
+
+    log = tmp_path / "ran.log"
+    log.touch()
+    engine = ProcessEngine(2, chunk_size=1, min_items=1)
+    with pytest.raises(ValueError, match="kaputt"):
+        engine.map(_fail_first_then_log, log, list(range(300)))
+    assert len(log.read_text().splitlines()) < 75  # about 300 chunks; those begun ran
+    assert multiprocessing.active_children() == []
+    assert engine.map(_fail_first_then_log, log, [1, 2]) == [1, 2]  # the next map runs
 
 
 class Shipping(SerialEngine):

@@ -22,17 +22,21 @@ C = TypeVar("C")
 T = TypeVar("T")
 R = TypeVar("R")
 
-# The context of the running map, inherited by forked workers (or set by _init when spawned).
+# The context of the running map, inherited by forked workers (or set by _init when
+# spawned), and a flag set when the chunks still to come are not wanted.
 _CONTEXT: Any = None
 _FN: Any = None
+_STOP: Any = None
 
 
-def _init(fn: Any, context: Any) -> None:
-    global _FN, _CONTEXT
-    _FN, _CONTEXT = fn, context
+def _init(fn: Any, context: Any, stop: Any) -> None:
+    global _FN, _CONTEXT, _STOP
+    _FN, _CONTEXT, _STOP = fn, context, stop
 
 
 def _run(bounds: tuple[int, int]) -> list[Any]:
+    if _STOP.value:
+        return []
     items = _CONTEXT[1]
     return list(_FN(_CONTEXT[0], items[bounds[0] : bounds[1]]))
 
@@ -75,23 +79,39 @@ class ProcessEngine:
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
         out: list[R] = []
-        global _FN, _CONTEXT
-        previous = _FN, _CONTEXT
-        _FN, _CONTEXT = fn, (context, items)
+        global _FN, _CONTEXT, _STOP
+        previous = _FN, _CONTEXT, _STOP
+        stop = ctx.RawValue("b", 0)
+        _FN, _CONTEXT, _STOP = fn, (context, items), stop
         # A forked worker shares the parent's pages until it writes to them, and a garbage
         # collection in the worker writes to every object it visits: at a million articles
         # that copied gigabytes of the parent's objects into each worker. Frozen objects are
         # left out of collections (here and, inherited, in the workers) until unfrozen.
         gc.freeze()
+        pool = None
         try:
-            initargs = () if ctx.get_start_method() == "fork" else (fn, (context, items))
+            initargs = (() if ctx.get_start_method() == "fork"
+                        else (fn, (context, items), stop))
             initializer = None if not initargs else _init
-            with ctx.Pool(min(self.workers, len(chunks)), initializer, initargs) as pool:
-                for (_start, end), result in zip(chunks, pool.imap(_run, chunks)):
-                    out.extend(result)
-                    if progress:
-                        progress(end)
+            pool = ctx.Pool(min(self.workers, len(chunks)), initializer, initargs)
+            for (_start, end), result in zip(chunks, pool.imap(_run, chunks)):
+                out.extend(result)
+                if progress:
+                    progress(end)
+        except Exception:
+            # A chunk failed (or the progress callback did): the workers are sound, the
+            # chunks not begun are skipped and the pool ends as after the last one.
+            # Pool.terminate() once hung a test run (see dedup.io._read_jsonl_parallel).
+            stop.value = 1
+            raise
+        except BaseException:
+            if pool is not None:
+                pool.terminate()  # an interrupt: the workers got it too
+            raise
         finally:
+            if pool is not None:
+                pool.close()
+                pool.join()
             gc.unfreeze()
-            _FN, _CONTEXT = previous
+            _FN, _CONTEXT, _STOP = previous
         return out
