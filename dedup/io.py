@@ -47,7 +47,7 @@ import multiprocessing
 import os
 import sys
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import IO, Any, Literal, NamedTuple, Protocol, TypeVar, cast
@@ -568,7 +568,7 @@ def _splittable(path: str, workers: int) -> bool:
 
 def _read_jsonl_parallel(path: str, store: DocumentStore, workers: int, *, id_field: str,
                          text_field: str, meanwhile: Callable[[], object] | None = None,
-                         ) -> Iterator[tuple[int, _Parsed]]:
+                         ) -> Generator[tuple[int, _Parsed], None, None]:
     """What :func:`_read_jsonl` finds in the file ``path``, range by range (each with the
     number of its first line), in the same order and with the same first error, parsed by
     ``workers`` processes.

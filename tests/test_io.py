@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.errors import InputError
-from dedup.io import Corpus, iter_documents, read_corpus
+from dedup.io import Corpus, _parse_range, iter_documents, read_corpus
 from dedup.models import Document, Skipped
 from dedup.store import DocumentStore
 
@@ -796,13 +796,12 @@ def test_parallel_reading_raises_the_first_error_as_one_process_does(
 
 
 _PARSED_LOG: Path | None = None
-_parse_range = __import__("dedup.io").io._parse_range
 
 
 def _slow_parse_range(bounds: tuple[int, int]) -> Any:
     """dedup.io._parse_range, 10 ms slower for a range it parses, noting each such range in
     _PARSED_LOG (runs in a worker)."""
-    parsed = _parse_range(bounds)
+    parsed = _parse_range(bounds)  # the module's own, not the monkeypatched one
     if parsed.lines:
         time.sleep(0.01)
         assert _PARSED_LOG is not None
