@@ -57,6 +57,7 @@ import orjson
 
 from dedup.errors import InputError
 from dedup.models import Document, Skipped
+from dedup.pools import ending_pool
 from dedup.store import NO_META, DocumentStore, meta_of
 
 __all__ = ["Corpus", "iter_documents", "read_corpus"]
@@ -600,34 +601,20 @@ def _read_jsonl_parallel(path: str, store: DocumentStore, workers: int, *, id_fi
     context = multiprocessing.get_context("fork")
     stop = context.RawValue("b", 0)
     _RANGE_CONTEXT = (path, skip, fd, base, id_field, text_field, stop)
-    pool = None
     try:
-        pool = context.Pool(min(workers, count))
-        ranges = pool.imap(_parse_range, list(pairwise(bounds)))
-        if meanwhile is not None:
-            meanwhile()
-        for parsed in ranges:
-            yield first_line, parsed
-            if parsed.failed is not None:
-                line, raw = parsed.failed
-                _parse_line(raw, f"{path}:{first_line + line}", id_field=id_field,
-                            text_field=text_field)
-                raise AssertionError(f"{path}:{first_line + line} failed in a worker only")
-            first_line += parsed.lines
-    except (Exception, GeneratorExit):
-        # The workers are sound; the ranges not yet begun are skipped and the pool ends as
-        # after the last range. Pool.terminate() here once hung the test run: its task
-        # handler waited forever for the lock of a queue whose readers were gone.
-        stop.value = 1
-        raise
-    except BaseException:
-        if pool is not None:
-            pool.terminate()  # an interrupt: the workers got it too
-        raise
+        with ending_pool(context, stop, min(workers, count)) as pool:
+            ranges = pool.imap(_parse_range, list(pairwise(bounds)))
+            if meanwhile is not None:
+                meanwhile()
+            for parsed in ranges:
+                yield first_line, parsed
+                if parsed.failed is not None:
+                    line, raw = parsed.failed
+                    _parse_line(raw, f"{path}:{first_line + line}", id_field=id_field,
+                                text_field=text_field)
+                    raise AssertionError(f"{path}:{first_line + line} failed in a worker only")
+                first_line += parsed.lines
     finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
         gc.unfreeze()
         _RANGE_CONTEXT = None
 

@@ -16,6 +16,7 @@ import multiprocessing
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from ..pools import ending_pool
 from . import Narrow, chunk_bounds
 
 C = TypeVar("C")
@@ -88,30 +89,18 @@ class ProcessEngine:
         # that copied gigabytes of the parent's objects into each worker. Frozen objects are
         # left out of collections (here and, inherited, in the workers) until unfrozen.
         gc.freeze()
-        pool = None
         try:
             initargs = (() if ctx.get_start_method() == "fork"
                         else (fn, (context, items), stop))
             initializer = None if not initargs else _init
-            pool = ctx.Pool(min(self.workers, len(chunks)), initializer, initargs)
-            for (_start, end), result in zip(chunks, pool.imap(_run, chunks)):
-                out.extend(result)
-                if progress:
-                    progress(end)
-        except Exception:
-            # A chunk failed (or the progress callback did): the workers are sound, the
-            # chunks not begun are skipped and the pool ends as after the last one.
-            # Pool.terminate() once hung a test run (see dedup.io._read_jsonl_parallel).
-            stop.value = 1
-            raise
-        except BaseException:
-            if pool is not None:
-                pool.terminate()  # an interrupt: the workers got it too
-            raise
+            # A chunk that fails (or a progress callback) skips the chunks not begun.
+            with ending_pool(ctx, stop, min(self.workers, len(chunks)), initializer,
+                             initargs) as pool:
+                for (_start, end), result in zip(chunks, pool.imap(_run, chunks)):
+                    out.extend(result)
+                    if progress:
+                        progress(end)
         finally:
-            if pool is not None:
-                pool.close()
-                pool.join()
             gc.unfreeze()
             _FN, _CONTEXT, _STOP = previous
         return out
