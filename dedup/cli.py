@@ -6,6 +6,7 @@ Exit codes: 0 done (findings are not failures unless --fail-on says so), 1 findi
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -646,8 +647,22 @@ def check_command(paths: tuple[str, ...], location: str, fmt: str, output: str |
         sys.exit(1)
 
 
+def entry() -> None:
+    """The ``dedup`` command: :func:`main`, and then the process ends without Python's last
+    garbage collection. The collection Python runs as it exits walked every object a scan
+    left (0.2-0.3 s after a 100k scan had written its report, 2-3 % of the scan) only for
+    the system to free them all a moment later; frozen objects it leaves alone. Open files
+    are closed by then (stdout is flushed whatever), and the temporary files' finalizers run
+    before it, at exit."""
+    try:
+        main()
+    finally:
+        gc.freeze()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: library errors become ``Error: ...`` lines, never tracebacks."""
+    """Library errors become ``Error: ...`` lines, never tracebacks (what tests call: a
+    command in this process)."""
     try:
         cli.main(args=argv, prog_name="dedup", standalone_mode=False)
     except DedupError as e:

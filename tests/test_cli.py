@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dedup.cli import cli, main
+from dedup.cli import cli, entry, main
 
 from .conftest import SEED_000, SEED_001, SEED_002, SEEDS
 from .corpus_text import ARTICLES
@@ -26,6 +26,15 @@ def run(args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProc
     """The real entry point in a subprocess: what a user sees, tracebacks included."""
     return subprocess.run([sys.executable, "-m", "dedup", *args], input=stdin.decode() if stdin
                           else None, capture_output=True, text=True, timeout=300)
+
+
+def test_the_installed_command_runs_the_entry_point() -> None:
+    """``dedup`` as installed is what ``python -m dedup`` runs (:func:`dedup.cli.entry`: the
+    command, then an exit without the last garbage collection), not :func:`main` alone."""
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="dedup")
+    assert script.load() is entry
 
 
 def test_scan_seeds_text_report() -> None:
