@@ -324,7 +324,7 @@ def _words_at(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[
     at = np.arange(int(cut[-1]), dtype=np.int64) + np.repeat(starts - (cut - lengths), lengths)
     spaced = points[np.minimum(at, len(points) - 1)]
     spaced[cut - 1] = 0x20
-    text: str = spaced.tobytes().decode("utf-32-le")
+    text: str = spaced.tobytes().decode("utf-32-le", "surrogatepass")
     return text.split(" ")[:-1]
 
 
@@ -363,7 +363,8 @@ def word_keys(words: Sequence[str]) -> np.ndarray:
         part = words[first:last]
         if any(" " in word or not word for word in part):
             raise ValueError("word_keys takes words that are not empty and have no space")
-        points = np.frombuffer(" ".join(part).encode("utf-32-le"), dtype=np.uint32)
+        points = np.frombuffer(" ".join(part).encode("utf-32-le", "surrogatepass"),
+                               dtype=np.uint32)
         # Every character a word character but the space: the words as given.
         out.append(kernels.words(points, _ALL_BUT_SPACE, np.uint64(_BASE), _NO_ENDS)[2])
         first = last

@@ -989,7 +989,8 @@ def plain_fold_points(texts: Sequence[str], origins: bool = False) -> PlainFolds
     from . import kernels  # numba: for the commands that fold many texts
 
     sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    raw = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    # surrogatepass: a lone surrogate (JSON may escape one) is a code point like any other.
+    raw = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     replace_length, replace_start, replace_chars = _plain_replacements()
     plain, points, mapped, origin = kernels.plain_fold(
         raw, sizes, replace_length, replace_start, replace_chars, _plain_checks(),

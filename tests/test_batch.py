@@ -26,10 +26,13 @@ from dedup.vocabulary import Vocabulary, _KeyTable
 from .conftest import ROOT
 from .test_fast_paths import PLAIN_PIECES
 
-# Sentence ends next to quotes, brackets, apostrophes and the separator between documents.
-PIECES = [*PLAIN_PIECES, "'", "'a", "a'", "''", ".'", '."', ".)", "!]", "?!", "\x00", "…\n"]
+# Sentence ends next to quotes, brackets, apostrophes and the separator between documents;
+# lone surrogates (JSON may escape one, and a store keeps it).
+PIECES = [*PLAIN_PIECES, "'", "'a", "a'", "''", ".'", '."', ".)", "!]", "?!", "\x00", "…\n",
+          "\ud800", "a\udfffb"]
 texts = st.lists(st.one_of(
     st.text(max_size=60),
+    st.text(st.characters(exclude_categories=()), max_size=60),
     st.lists(st.sampled_from(PIECES), max_size=50).map(" ".join),
     st.lists(st.sampled_from(PIECES), max_size=50).map("".join),
 ), max_size=8)
