@@ -11,7 +11,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, Any, TypeVar
 
 import click
@@ -23,6 +23,7 @@ from .errors import DedupError
 from .filter import KEEP_POLICIES, KeepPolicy, filter_copies
 from .io import STDIN_PATH, Corpus, iter_documents, read_corpus
 from .models import Document
+from .output import check_writable, write
 from .pipeline import Explanation, explain, scan
 from .progress import ProgressLine
 from .report import FORMATS, json_pieces, quote, render
@@ -112,59 +113,6 @@ def _read(paths: Sequence[str], id_field: str, text_field: str, quiet: bool,
     return corpus
 
 
-def _check_writable(output: str | None) -> None:
-    """Fail before a long scan, not after it, when the report cannot be written."""
-    if output is None or output == "-":
-        return
-    target = os.path.realpath(output)
-    if _is_special(target):
-        if not os.access(target, os.W_OK):
-            raise DedupError(f"{output}: cannot write (Permission denied)")
-        return
-    folder = os.path.dirname(target)
-    if not os.path.isdir(folder):
-        raise DedupError(f"{output}: cannot write (No such file or directory)")
-    if not os.access(folder, os.W_OK):
-        raise DedupError(f"{output}: cannot write (Permission denied)")
-
-
-def _is_special(path: str) -> bool:
-    """Whether ``path`` exists and is not a regular file (a device such as /dev/null, a
-    FIFO): what a report is written into as it is, never replaced."""
-    return os.path.exists(path) and not os.path.isfile(path)
-
-
-def _write(output: str | None, content: str | Iterable[str]) -> None:
-    """Write the report (a string, or pieces of one); a file is replaced atomically, so a
-    crash or an interrupt never leaves half of one. A symbolic link is written through (its
-    target replaced, not the link), and a device or FIFO (``-o /dev/null``) is written into:
-    replacing it would put a regular file in its place."""
-    pieces = [content] if isinstance(content, str) else content
-    if output is None or output == "-":
-        for piece in pieces:
-            click.echo(piece, nl=False)
-        return
-    target = os.path.realpath(output)
-    if _is_special(target):
-        try:
-            with open(target, "w", encoding="utf-8", newline="") as f:
-                f.writelines(pieces)
-        except OSError as e:
-            raise DedupError(f"{output}: cannot write ({e.strerror})") from e
-        return
-    tmp = f"{target}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.writelines(pieces)
-        os.replace(tmp, target)
-    except BaseException as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise DedupError(f"{output}: cannot write ({e.strerror})") from e
-        raise
-
-
 def _parse_fail_on(value: str | None) -> set[str]:
     if not value:
         return set()
@@ -228,7 +176,7 @@ def scan_command(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: 
     """
     failing = _parse_fail_on(fail_on)
     config = load_settings(config_file).config
-    _check_writable(output)
+    check_writable(output)
     with _progress_line(quiet) as progress:
         corpus = _read(paths, id_field, text_field, quiet, progress, spool=True,
                        workers=workers)
@@ -254,7 +202,8 @@ def scan_command(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: 
                                           if doc_id in involved])
         texts = {d.id: d.text for d in shown}
         meta = {d.id: d.meta() for d in shown}
-    _write(output, json_pieces(report) if fmt == "json" else render(report, fmt, texts, meta))
+    write(output, json_pieces(report) if fmt == "json" else render(report, fmt, texts, meta),
+           json_text=fmt == "json")
     if any(m.relation in failing for m in report.pairs):
         sys.exit(1)
 
@@ -292,7 +241,7 @@ def explain_command(first: str, second: str, corpus_paths: tuple[str, ...],
     else:
         a, b = (_single_document(p) for p in (first, second))
         context = []
-    click.echo(format_explanation(explain(a, b, config, context)), nl=False)
+    write(None, format_explanation(explain(a, b, config, context)))
 
 
 def _single_document(path: str) -> Document:
@@ -370,7 +319,7 @@ def filter_command(paths: tuple[str, ...], output: str, keep: KeepPolicy, quiet:
     dropped_file = _dropped_path(output)
     _refuse_overwriting_inputs(paths, output, dropped_file)
     config = load_settings(config_file).config
-    _check_writable(output)
+    check_writable(output)
     # Standard input can be read once; held in memory, it can be read again for the order.
     stdin = io.BytesIO(sys.stdin.buffer.read()) if STDIN_PATH in paths else None
     with _progress_line(quiet) as progress:
@@ -378,10 +327,11 @@ def filter_command(paths: tuple[str, ...], output: str, keep: KeepPolicy, quiet:
         report = scan(corpus.documents, config, progress)
     order = _input_order(paths, id_field, text_field, stdin)
     result = filter_copies(sorted(corpus.documents, key=lambda d: order[d.id]), report, keep)
-    _write(dropped_file, (json.dumps(d.to_dict(), ensure_ascii=False) + "\n"
-                          for d in result.dropped))
-    _write(output, (json.dumps({id_field: d.id, text_field: d.text, **d.meta()},
-                               ensure_ascii=False) + "\n" for d in result.kept))
+    write(dropped_file, (json.dumps(d.to_dict(), ensure_ascii=False) + "\n"
+                          for d in result.dropped), json_text=True)
+    write(output, (json.dumps({id_field: d.id, text_field: d.text, **d.meta()},
+                               ensure_ascii=False) + "\n" for d in result.kept),
+           json_text=True)
     if not quiet:
         copies = f"{len(result.dropped):,} {'copy' if len(result.dropped) == 1 else 'copies'}"
         click.echo(f"{output}: kept {len(result.kept):,} of {len(corpus.documents):,} documents; "
@@ -628,7 +578,7 @@ def check_command(paths: tuple[str, ...], location: str, fmt: str, output: str |
     failing = set() if fail_on.strip().lower() == "none" else _parse_fail_on(fail_on)
     if add_pass and add_always:
         raise click.UsageError("give --add or --add-always, not both")
-    _check_writable(output)
+    check_writable(output)
     config = load_settings(config_file).config
     corpus = read_corpus(paths, id_field=id_field, text_field=text_field, allow_empty=True)
     if not quiet:
@@ -642,7 +592,7 @@ def check_command(paths: tuple[str, ...], location: str, fmt: str, output: str |
     result.skipped = sorted([*corpus.skipped, *result.skipped], key=lambda s: s.id)
     result.documents = len(corpus.documents) + len(corpus.skipped)
     render_check = to_junit if fmt == "junit" else RENDERERS[fmt]
-    _write(output, render_check(result))
+    write(output, render_check(result), json_text=fmt == "json")
     if not result.passed:
         sys.exit(1)
 

@@ -37,6 +37,30 @@ def test_the_installed_command_runs_the_entry_point() -> None:
     assert script.load() is entry
 
 
+def test_reports_write_a_lone_surrogate_as_utf8_can(tmp_path: Path) -> None:
+    # JSON may escape a lone surrogate into a text, which UTF-8 cannot write: what quotes it
+    # (an explanation, the HTML report, which holds the texts) writes U+FFFD in its place, to
+    # a file and to stdout alike.
+    seed = (SEEDS / SEED_001).read_text("utf-8")
+    inside = seed.index("Parler") + 3  # in a passage the explanation quotes
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "a", "text": seed}) + "\n"
+                      + json.dumps({"id": "b", "text": f"{seed[:inside]}\ud800{seed[inside:]}"})
+                      + "\n", "ascii")
+    explained = run(["explain", "a", "b", "--corpus", str(source)])
+    assert explained.returncode == 0, explained.stderr
+    assert "Par\ufffdler" in explained.stdout
+    for fmt in ("html", "text", "json"):
+        to_file = run(["scan", str(source), "--format", fmt, "-o", str(tmp_path / fmt)])
+        assert to_file.returncode == 0, to_file.stderr
+        to_stdout = run(["scan", str(source), "--format", fmt])
+        assert to_stdout.returncode == 0, to_stdout.stderr
+        assert to_stdout.stdout == (tmp_path / fmt).read_text("utf-8")
+    assert "\ufffd" in (tmp_path / "html").read_text("utf-8")
+    assert json.loads((tmp_path / "json").read_text("utf-8"))["pairs"][0]["relation"] == \
+        "duplicate"
+
+
 def test_scan_seeds_text_report() -> None:
     result = run(["scan", str(SEEDS)])
     assert result.returncode == 0, result.stderr

@@ -96,6 +96,22 @@ def test_filter_seeds(runner: CliRunner, tmp_path: Path) -> None:
     assert sorted(os.listdir(tmp_path)) == ["clean.dropped.jsonl", "clean.jsonl"]  # no temp files
 
 
+def test_filter_keeps_a_lone_surrogate_as_it_was(runner: CliRunner, tmp_path: Path) -> None:
+    # JSON may escape a lone surrogate, which UTF-8 cannot hold: the kept text escapes it
+    # again, so reading the output gives the text that was read.
+    seed = (SEEDS / SEED_001).read_text("utf-8")
+    records = [{"id": "a", "text": seed, "date": "2021-01-02"},
+               {"id": "b", "text": f"\udfff {seed[:300]} \ud800{seed[300:]}",
+                "date": "2021-01-01"}]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in records), "ascii")
+    out = tmp_path / "clean.jsonl"
+    result = runner.invoke(cli, ["filter", str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [d["text"] for d in _lines(out)] == [records[1]["text"]]
+    assert "\\ud800" in out.read_text("utf-8")
+
+
 def _story_jsonl(path: Path, records: list[dict[str, str]]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
 
