@@ -45,6 +45,7 @@ import io
 import json
 import multiprocessing
 import os
+import re
 import sys
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -346,6 +347,9 @@ def _read_directory(top: str) -> Iterator[_Item]:
             if os.path.exists(path) and not os.path.isfile(path):
                 continue
             doc_id = os.path.relpath(path, top).replace(os.sep, "/")
+            if not doc_id.isascii() and _LONE_SURROGATE.search(doc_id):  # undecodable bytes
+                raise InputError(f"{path}: the file's name is not valid UTF-8, and it would be "
+                                 "the document's id; rename the file")
             yield _read_text_file(path, doc_id=doc_id)
 
 
@@ -503,9 +507,30 @@ def _parse_line(raw: bytes, where: str, *, id_field: str, text_field: str) -> _I
             reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
             raise InputError(
                 f"{where}: not valid JSON ({reason}); fix or remove the line") from exc
+        if isinstance(record, dict):
+            _no_lone_surrogates(record, where, id_field)
     if not isinstance(record, dict):
         raise InputError(f"{where}: expected a JSON object, got {_json_type(record)}")
     return _from_json_record(record, where, id_field=id_field, text_field=text_field)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_lone_surrogates(record: dict[str, Any], where: str, id_field: str) -> None:
+    """Refuse a lone surrogate (JSON may escape one, as ``\\ud800``) in the id or the
+    metadata: they name documents in reports, hashes and indexes, and UTF-8 cannot write
+    one. A text may hold one: it is kept as it is. Only lines the json module parses can
+    hold one (orjson refuses them)."""
+    for field_name in (id_field, *_META_FIELDS):
+        value = record.get(field_name)
+        if isinstance(value, str) and not value.isascii():
+            found = _LONE_SURROGATE.search(value)
+            if found is not None:
+                raise InputError(
+                    f"{where}: field '{field_name}' holds a lone surrogate "
+                    f"(\\u{ord(found.group()):04x}), which no report or index can write; "
+                    "fix the value")
 
 
 # --- JSONL in parallel --------------------------------------------------------------------

@@ -465,6 +465,26 @@ def test_numbers_and_escapes_read_as_the_json_module_reads_them(tmp_path: Path) 
                      "2.5": "C.", "d": "\ud800 lone surrogate", "e": "E."}
 
 
+@pytest.mark.parametrize("field_name", ["id", "title", "url"])
+def test_a_lone_surrogate_names_no_document(tmp_path: Path, field_name: str) -> None:
+    # A text may hold one (above); an id or metadata cannot: reports, hashes and indexes
+    # write them as UTF-8.
+    record = {"id": "a", "text": "Ein Text.", field_name: "x\udc80y"}
+    path = write(tmp_path / "lone.jsonl", '{"id": "z", "text": "Z."}\n' + json.dumps(record))
+    assert error_of(lambda: read_corpus([str(path)])) == (
+        f"{path}:2: field '{field_name}' holds a lone surrogate (\\udc80), which no report or "
+        "index can write; fix the value")
+
+
+def test_a_file_name_that_is_not_utf8_names_no_document(tmp_path: Path) -> None:
+    write(tmp_path / "a.txt", "Ein Text.")
+    (tmp_path / os.fsdecode(b"caf\xe9.txt")).write_text("Noch ein Text.", "utf-8")
+    path = os.path.join(tmp_path, os.fsdecode(b"caf\xe9.txt"))
+    assert error_of(lambda: read_corpus([str(tmp_path)])) == (
+        f"{path}: the file's name is not valid UTF-8, and it would be the document's id; "
+        "rename the file")
+
+
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
