@@ -31,7 +31,8 @@ import numpy as np
 
 from . import compiled
 from .boilerplate import sentence_keys, token_sentence_keys
-from .normalize import PlainFolds, plain_fold_points
+from .normalize import PlainFolds, plain_fold_code_points, plain_fold_points
+from .store import StoredTexts
 from .tokens import Tokens, _word_chars, sentence_lengths, tokenize_lazily
 from .vocabulary import Vocabulary
 
@@ -115,19 +116,27 @@ def plain_blocks(texts: Sequence[str], origins: bool = False) -> tuple[list[int]
     alone: list[int] = []
     chunks: list[list[int]] = []
     size = MAX_CHARS
-    for i, text in enumerate(texts):
-        if len(text) >= MAX_CHARS:
+    # A store's texts are not read for their lengths, and are folded from their UTF-8.
+    stored = texts if isinstance(texts, StoredTexts) else None
+    lengths = stored.lengths() if stored is not None else [len(text) for text in texts]
+    for i, length in enumerate(lengths):
+        if length >= MAX_CHARS:
             alone.append(i)
             continue
-        if size + len(text) + 1 > MAX_CHARS:
+        if size + length + 1 > MAX_CHARS:
             chunks.append([])
             size = 0
         chunks[-1].append(i)
-        size += len(text) + 1
+        size += length + 1
     blocks: list[Block] = []
     while chunks:
         rows = chunks.pop(0)
-        folds = plain_fold_points([texts[i] for i in rows], origins)
+        if stored is None:
+            folds = plain_fold_points([texts[i] for i in rows], origins)
+        else:
+            folds = plain_fold_code_points(stored.code_points(rows),
+                                           np.array([lengths[i] for i in rows], dtype=np.int64),
+                                           origins)
         if len(folds.points) > MAX_CHARS + 1:  # typography mapped to more characters
             if len(rows) == 1:
                 alone += rows
@@ -209,7 +218,7 @@ def _in_order(values: np.ndarray, counts: np.ndarray, order: np.ndarray) -> np.n
     return values[take + np.arange(len(take))]
 
 
-def document_features(texts: list[str], vocab: Vocabulary, min_words: int) -> TextFeatures:
+def document_features(texts: Sequence[str], vocab: Vocabulary, min_words: int) -> TextFeatures:
     """:class:`TextFeatures` of ``texts``, as :func:`dedup.tokens.tokenize_lazily`,
     :meth:`Vocabulary.lookup`, :meth:`Vocabulary.content_stems` and
     :func:`dedup.boilerplate.sentence_keys` give them: plainly folded texts in blocks

@@ -986,11 +986,18 @@ def plain_fold_points(texts: Sequence[str], origins: bool = False) -> PlainFolds
     :func:`fold_origins` gives it for each plain text's :func:`plain_fold_marked`. Equal to
     them one by one (``tests/test_batch.py``); a regex substitution, two regex searches and
     the casefold per article were most of what folding it cost."""
-    from . import kernels  # numba: for the commands that fold many texts
-
     sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     # surrogatepass: a lone surrogate (JSON may escape one) is a code point like any other.
     raw = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return plain_fold_code_points(raw, sizes, origins)
+
+
+def plain_fold_code_points(raw: np.ndarray, sizes: np.ndarray,
+                           origins: bool = False) -> PlainFolds:
+    """:func:`plain_fold_points` of texts given as their code points (uint32), ``sizes``
+    (int64) of them each, one text after another."""
+    from . import kernels  # numba: for the commands that fold many texts
+
     replace_length, replace_start, replace_chars = _plain_replacements()
     plain, points, mapped, origin = kernels.plain_fold(
         raw, sizes, replace_length, replace_start, replace_chars, _plain_checks(),

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from dedup import batch
 from dedup.batch import TextFeatures, document_features
 from dedup.boilerplate import token_sentence_keys
+from dedup.kernels import utf8_points
+from dedup.models import Document
 from dedup.normalize import (
     fold_origins,
     normalize,
@@ -20,6 +22,7 @@ from dedup.normalize import (
     plain_fold_points,
 )
 from dedup.shingle import word_hashes
+from dedup.store import DocumentStore, StoredTexts
 from dedup.tokens import content_mask, sentence_lengths, tokenize_lazily
 from dedup.vocabulary import Vocabulary, _KeyTable
 
@@ -91,6 +94,21 @@ def test_real_news_in_blocks_and_one_by_one(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(batch, "MAX_CHARS", 3000)
     _same(document_features(news, vocab, 4), news, 4)
     assert any(len(t) >= 3000 for t in news)
+
+
+def test_a_stores_texts_are_folded_from_its_utf8_as_the_strings_are() -> None:
+    rows = (ROOT / "tests" / "data" / "gnad_sample.jsonl").read_text("utf-8").splitlines()
+    news = [json.loads(line)["text"] for line in rows]
+    news[3] = f"\ud800 {news[3]} \U0001f600"  # lone surrogate, beyond the plane: not plain
+    store = DocumentStore()
+    store.extend([Document(f"d{i:03d}", text) for i, text in enumerate(news)])
+    stored = store.sorted_by_id().select(list(range(len(news)))[::-1]).texts(0, len(news))
+    assert isinstance(stored, StoredTexts) and list(stored) == news[::-1]
+    _same(document_features(stored, Vocabulary(4), 4), news[::-1], 4)
+    with pytest.raises(ValueError, match="another number of characters"):
+        utf8_points(np.frombuffer("Straße".encode(), dtype=np.uint8), 5)
+    with pytest.raises(ValueError, match="another number of characters"):
+        utf8_points(np.frombuffer("Straße".encode()[:5], dtype=np.uint8), 5)  # cut in ß
 
 
 @settings(deadline=None, max_examples=400)

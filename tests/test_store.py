@@ -8,13 +8,17 @@ import pickle
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from benchmarks.perf.corpus import generate
 from dedup import Document, scan
 from dedup.engines.local import ProcessEngine
 from dedup.errors import InputError
 from dedup.io import read_corpus
+from dedup.kernels import utf8_points
 from dedup.models import Member
 from dedup.store import (
     _META,
@@ -49,7 +53,7 @@ def test_documents_come_back_exactly() -> None:
         assert [store[i] for i in range(len(DOCS))] == DOCS
         assert store[1:3] == DOCS[1:3] and store[-1] == DOCS[-1]
         assert store.ids == ["b", "a", "c", "d"]
-        assert store.texts(1, 4) == texts_of(DOCS, 1, 4) == [d.text for d in DOCS[1:4]]
+        assert list(store.texts(1, 4)) == texts_of(DOCS, 1, 4) == [d.text for d in DOCS[1:4]]
         assert [meta_of(d) for d in DOCS] == [tuple(getattr(d, f) for f in _META)
                                              for d in DOCS]
 
@@ -63,13 +67,41 @@ def test_views_sort_and_select_without_copying() -> None:
     assert list(picked) == [ordered[3], ordered[0]] and picked.ids == ["d", "a"]
     assert ids_of(picked) == ["d", "a"] and ids_of(DOCS) == ["b", "a", "c", "d"]
     assert list(select(DOCS, [2, 1])) == [DOCS[2], DOCS[1]]
-    assert texts_of(picked, 0, 2) == [DOCS[3].text, DOCS[1].text]
+    assert list(texts_of(picked, 0, 2)) == [DOCS[3].text, DOCS[1].text]
     with pytest.raises(TypeError, match="read-only"):
         ordered.add(DOCS[0])
     with pytest.raises(TypeError, match="read-only"):
         store.add(DOCS[0])  # sealed by making a view
     del store  # the views keep the file open
     assert list(picked) == [ordered[3], ordered[0]]
+
+
+def test_texts_read_together_as_code_points_are_the_strings_encoded() -> None:
+    # Lone surrogates, characters beyond the plane, an empty text; texts that lie together
+    # in the file (read at once) and apart (a view in another order).
+    store = DocumentStore()
+    store.extend([*DOCS, Document("e", "Noch ein Text, nach dem letzten.")])
+    for view in (store.texts(0, 5), store.sorted_by_id().texts(0, 5),
+                 store.select([4, 1, 0, 3]).texts(0, 4)):
+        assert view.lengths() == [len(text) for text in view]
+        for picked in ([0, 1, 2, 3], [3, 1], [2], [], list(range(len(view)))):
+            joined = "".join(view[i] for i in picked).encode("utf-32-le", "surrogatepass")
+            assert view.code_points(picked).tolist() == list(memoryview(joined).cast("I"))
+        assert view[1:3] == [view[1], view[2]]
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.text(st.sampled_from("abcdefgh äß„\x00\ud800\U0001f600"), max_size=40)
+       | st.text(st.characters(exclude_categories=()), max_size=40))
+def test_the_utf8_kernel_decodes_what_python_encodes(text: str) -> None:
+    # Runs of eight ASCII bytes take the kernel's short way; anything else one at a time.
+    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    want = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    assert utf8_points(data, len(text)).tolist() == want.tolist()
+    for wrong in (len(text) - 1, len(text) + 1):
+        if wrong >= 0:
+            with pytest.raises(ValueError, match="another number of characters"):
+                utf8_points(data, wrong)
 
 
 def test_members_are_what_the_documents_say_without_reading_texts() -> None:
