@@ -203,7 +203,7 @@ def scan_command(paths: tuple[str, ...], fmt: str, output: str | None, fail_on: 
         texts = {d.id: d.text for d in shown}
         meta = {d.id: d.meta() for d in shown}
     write(output, json_pieces(report) if fmt == "json" else render(report, fmt, texts, meta),
-           json_text=fmt == "json")
+          json_text=fmt == "json")
     if any(m.relation in failing for m in report.pairs):
         sys.exit(1)
 
@@ -328,10 +328,10 @@ def filter_command(paths: tuple[str, ...], output: str, keep: KeepPolicy, quiet:
     order = _input_order(paths, id_field, text_field, stdin)
     result = filter_copies(sorted(corpus.documents, key=lambda d: order[d.id]), report, keep)
     write(dropped_file, (json.dumps(d.to_dict(), ensure_ascii=False) + "\n"
-                          for d in result.dropped), json_text=True)
+                         for d in result.dropped), json_text=True)
     write(output, (json.dumps({id_field: d.id, text_field: d.text, **d.meta()},
-                               ensure_ascii=False) + "\n" for d in result.kept),
-           json_text=True)
+                              ensure_ascii=False) + "\n" for d in result.kept),
+          json_text=True)
     if not quiet:
         copies = f"{len(result.dropped):,} {'copy' if len(result.dropped) == 1 else 'copies'}"
         click.echo(f"{output}: kept {len(result.kept):,} of {len(corpus.documents):,} documents; "

@@ -67,7 +67,7 @@ def _lone_surrogates(json_text: bool) -> str:
 
 
 def write(output: str | None, content: str | Iterable[str], *, json_text: bool = False,
-           ) -> None:
+          ) -> None:
     """Write the report (a string, or pieces of one; ``json_text``: JSON); a file is
     replaced atomically, so a crash or an interrupt never leaves half of one. A symbolic
     link is written through (its target replaced, not the link), and a device or FIFO
