@@ -201,8 +201,8 @@ class DocumentStore(Sequence[Document]):
                 while k < len(records) and offsets[k] == first + size:
                     size += sizes[k]
                     k += 1
-                if size and os.preadv(fd, [view[at : at + size]], first) != size:
-                    # pragma: no cover - the file is ours and unlinked
+                got = os.preadv(fd, [view[at : at + size]], first) if size else 0
+                if got != size:  # pragma: no cover - the file is ours and unlinked
                     raise OSError("document store: short read")
                 at += size
         return data
