@@ -11,6 +11,7 @@ and the tests compare the two.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,27 @@ from numba.core.errors import NumbaWarning
 # A cache that cannot be written costs a compilation per process, not a warning on every
 # command.
 warnings.filterwarnings("ignore", category=NumbaWarning, module=r"numba\..*")
+
+
+def _load_array_math() -> None:
+    """Import numba's array functions (which loading or compiling the first kernel does)
+    without the BLAS check they run on import: it imports ``scipy.linalg`` (installed for
+    datasketch), 0.2-0.3 s of CPU in every process that loads the kernels, for the linear
+    algebra none of them does. A module set to None in ``sys.modules`` fails to import at
+    once; the entry is removed again, so ``scipy.linalg`` imports as usual afterwards (a
+    kernel calling ``np.dot`` would fail to compile with a typing error)."""
+    name = "scipy.linalg.cython_blas"
+    if "numba.np.arraymath" in sys.modules or name in sys.modules:
+        return
+    sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        if sys.modules.get(name, 0) is None:
+            del sys.modules[name]
+
+
+_load_array_math()
 
 
 def _kernel(**options: Any) -> Callable[[Callable[..., Any]], Any]:

@@ -92,6 +92,20 @@ def test_warming_loads_every_kernel_for_the_types_a_scan_passes() -> None:
     assert out.stdout.split(maxsplit=1) == ["True", "[]\n"]
 
 
+def test_loading_the_kernels_leaves_scipy_linalg_alone_and_importable() -> None:
+    # numba's BLAS check would import scipy.linalg (0.2-0.3 s of every process's start);
+    # the kernels skip it, and must not leave scipy.linalg unimportable for anyone else.
+    code = ("import sys\nfrom dedup.batch import warm_tables\nwarm_tables()\n"
+            "print('scipy.linalg' in sys.modules)\n"
+            "import scipy.linalg, scipy.linalg.cython_blas\n"
+            "import numpy as np\n"
+            "print(float(scipy.linalg.det(np.eye(2))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "1.0"]
+
+
 def test_the_size_chooses_unless_chosen() -> None:
     with compiled.for_documents(compiled.MIN_DOCUMENTS - 1):
         assert not compiled.enabled()
