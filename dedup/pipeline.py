@@ -40,6 +40,7 @@ from .boilerplate import (
     judge_sentences,
     token_sentence_keys,
 )
+from . import candidates
 from .candidates import candidate_pairs, collision_counts
 from .cluster import build_clusters
 from .config import BoilerplateConfig, Config
@@ -698,8 +699,9 @@ def scan(
     config.validate()
     engine = engine or current_engine()
     corpus = build_corpus(documents, config, progress, engine)
+    large = len(corpus.signatures) >= candidates.SPILL_MIN_DOCUMENTS
     pairs = candidate_pairs(corpus.signatures, config.lsh.min_collisions, config.lsh.max_bucket,
-                            engine, spill=True,
+                            engine if large else None, spill=large,
                             progress=None if progress is None else (
                                 lambda done, total: progress("candidates", done, total)))
     verifying = None if progress is None else (

@@ -12,8 +12,13 @@ from dedup import Document, scan
 
 
 @pytest.mark.filterwarnings("ignore")
-def test_local_cluster_report_is_identical(seed_docs: list[Document]) -> None:
+def test_local_cluster_report_is_identical(seed_docs: list[Document],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from dedup import candidates
     from dedup.engines.dask import DaskEngine
+
+    # Candidates found on the cluster, as for a large corpus.
+    monkeypatch.setattr(candidates, "SPILL_MIN_DOCUMENTS", 0)
 
     note = "Der Volltext dieses Artikels steht aus rechtlichen Gründen nicht mehr zur Verfügung."
     docs = [*seed_docs, *(Document(g.id, f"{g.text}\n{note}" if k % 10 == 0 else g.text)

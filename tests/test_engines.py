@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from benchmarks.perf.corpus import generate
-from dedup import Document, scan
+from dedup import Document, candidates, scan
 from dedup.cli import cli
 from dedup.engines import CHUNKS_PER_WORKER, Rows, SerialEngine, chunk_bounds, make_engine
 from dedup.engines.local import ProcessEngine
@@ -26,7 +26,10 @@ def mixed_docs(seed_docs: list[Document]) -> list[Document]:
     return [*seed_docs, *generated, Document("zz-short", "Zu kurz.")]
 
 
-def test_process_pool_report_is_identical_to_one_process(mixed_docs: list[Document]) -> None:
+def test_process_pool_report_is_identical_to_one_process(
+        mixed_docs: list[Document], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Candidates spilled and found on the pool, as for a large corpus.
+    monkeypatch.setattr(candidates, "SPILL_MIN_DOCUMENTS", 0)
     serial = scan(mixed_docs, engine=SerialEngine()).to_dict()
     pooled = scan(mixed_docs, engine=ProcessEngine(2, chunk_size=7, min_items=1)).to_dict()
     assert pooled == serial
@@ -138,7 +141,9 @@ NOTE = "Der Volltext dieses Artikels steht aus rechtlichen Gründen nicht mehr z
 
 @pytest.mark.parametrize("shares_tempdir", [True, False])
 def test_chunks_given_only_their_part_of_the_context_give_the_same_report(
-        mixed_docs: list[Document], shares_tempdir: bool) -> None:
+        mixed_docs: list[Document], shares_tempdir: bool, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(candidates, "SPILL_MIN_DOCUMENTS", 0)  # as for a large corpus
     # Boilerplate in a tenth of the documents, so that judging it is shipped too.
     docs = [Document(d.id, f"{d.text}\n{NOTE}") if k % 10 == 0 else d
             for k, d in enumerate(mixed_docs)]
@@ -203,3 +208,14 @@ def test_local_engines_keep_freed_memory_where_glibc_allows(
     # Without a C library to ask (another platform), nothing is set and nothing fails.
     monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
     assert real() is False
+
+
+def test_small_and_large_corpora_find_the_same_candidates(
+        mixed_docs: list[Document], monkeypatch: pytest.MonkeyPatch) -> None:
+    # A small corpus finds its candidates in this process, in memory; a large one spills
+    # them and finds them on the engine. Either way, the same report.
+    engine = ProcessEngine(2, chunk_size=7, min_items=1)
+    in_memory = scan(mixed_docs, engine=engine).to_dict()
+    monkeypatch.setattr(candidates, "SPILL_MIN_DOCUMENTS", 0)
+    assert scan(mixed_docs, engine=engine).to_dict() == in_memory
+    assert in_memory["stats"]["candidates"] > 0
