@@ -1,11 +1,11 @@
 """Whether a piece of work runs on the compiled kernels (:mod:`dedup.kernels`) or on numpy.
 
 The kernels pay for themselves on a corpus, not on a handful of articles: importing numba
-and loading the kernels costs a process about 0.8 s, and the first run after installing
-compiles them (about 9 s), where they save some 0.1 ms an article. So :func:`dedup.scan`,
-index builds and checks of fewer than :data:`MIN_DOCUMENTS` documents run without them,
-on numpy and the per-document tokenizer, which are also the kernels' references in the
-tests: the results are the same either way (``tests/test_compiled.py``).
+and loading the kernels costs a process about 0.6 s of CPU, and the first run after
+installing compiles them (about 10 s), where they save about 1 ms of CPU an article. So
+:func:`dedup.scan`, index builds and checks of fewer than :data:`MIN_DOCUMENTS` documents
+run without them, on numpy and the per-document tokenizer, which are also the kernels'
+references in the tests: the results are the same either way (``tests/test_compiled.py``).
 
 The choice holds for the current context (a ``ContextVar``), and forked workers inherit
 it; anything that does not choose, a dask worker for one, uses the kernels.
@@ -23,8 +23,11 @@ from typing import ParamSpec, TypeVar
 P = ParamSpec("P")
 R = TypeVar("R")
 
-#: Documents from which a scan, an index build or a check uses the compiled kernels.
-MIN_DOCUMENTS = 2000
+#: Documents from which a scan, an index build or a check uses the compiled kernels. A whole
+#: ``dedup scan`` (``benchmarks/perf/small.py``, session 16), kernels against numpy, seconds
+#: (CPU seconds): 250 articles 0.81 (0.95) against 0.67 (0.86); 500 0.91 (1.15) against 0.89
+#: (1.47); 1,000 1.04 (1.33) against 1.06 (1.76); 2,000 1.24 (1.63) against 1.91 (3.22).
+MIN_DOCUMENTS = 500
 
 #: True or False once chosen; None: not chosen, the kernels are used.
 _ENABLED: ContextVar[bool | None] = ContextVar("dedup_compiled", default=None)

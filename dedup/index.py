@@ -54,6 +54,7 @@ from typing_extensions import Self
 
 from . import compiled
 from .align import Prepared
+from .batch import warm_tables
 from .boilerplate import NO_KEY, token_sentence_keys
 from .config import Config
 from .engines import Engine, SerialEngine
@@ -452,6 +453,7 @@ def sign_documents(
     (default: this process); the results do not depend on it."""
     ordered = in_id_order(documents)
     report = None if progress is None else (lambda done: progress(stage, done, len(ordered)))
+    warm_tables()  # here, not in each worker of each stage
     return (engine or SerialEngine()).map(_sign_chunk, config, ordered, report)
 
 
@@ -463,6 +465,7 @@ def index_entries(
     produced a slice at a time so that a large build holds only its entries."""
     ordered = in_id_order(documents)
     engine = engine or SerialEngine()
+    warm_tables()  # here, not in each worker of each slice
     for start in range(0, len(ordered), slice_size):
         part = ordered[start : start + slice_size]
         report = None if progress is None else (

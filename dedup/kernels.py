@@ -3,7 +3,7 @@
 Each kernel is plain Python compiled by numba on first use and cached beside this file (or,
 where that is not writable, in numba's cache folder for the user, or in ``NUMBA_CACHE_DIR``),
 so the first scan after installing compiles them (about 9 s) and later ones load them
-(about 0.8 s a process with importing numba: why small work does without them,
+(about 0.6 s of CPU a process with importing numba: why small work does without them,
 :mod:`dedup.compiled`). Where no cache folder can be written the kernels compile in every
 process instead of failing. The callers keep the reference in plain numpy or datasketch,
 and the tests compare the two.
