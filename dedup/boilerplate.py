@@ -28,6 +28,7 @@ from typing import TypeVar
 import numpy as np
 
 from . import compiled
+from .arrays import distinct
 from .config import BoilerplateConfig
 from .shingle import run_hashes
 from .tokens import Tokens
@@ -48,7 +49,7 @@ class SentenceProfile:
     def stems(self) -> np.ndarray:
         if not self.sentence_stems:
             return np.zeros(0, dtype=np.uint64)
-        return np.unique(np.concatenate(self.sentence_stems))
+        return distinct(np.concatenate(self.sentence_stems))
 
 
 def sentence_keys(word_ids: np.ndarray, first: np.ndarray, last: np.ndarray,
@@ -250,7 +251,7 @@ def frequent_sentences_flat(keys: np.ndarray, lengths: np.ndarray,
     # In sorted keys, a key occurs min_docs times if it is also `reach` places further on.
     ordered = np.sort(keys[maybe])
     heads = ordered[: max(len(ordered) - reach, 0)]
-    common = np.unique(heads[heads == ordered[reach:]])
+    common = distinct(heads[heads == ordered[reach:]])
     del ordered, heads
     common = common[common != np.uint64(NO_KEY)]
     if not len(common):

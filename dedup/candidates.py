@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 import numpy as np
 
 from . import compiled
+from .arrays import distinct
 
 if TYPE_CHECKING:
     from .engines import Engine
@@ -347,7 +348,7 @@ def _balanced_bounds(spilled: Sequence[tuple[int, np.ndarray]], n: int) -> np.nd
         targets = total * np.arange(1, ranges) / ranges
         inner = values[order][np.minimum(np.searchsorted(reached, targets),
                                          len(values) - 1)]
-    return np.unique(np.concatenate([[0], inner, [n * n]]).astype(np.int64))
+    return distinct(np.concatenate([[0], inner, [n * n]]).astype(np.int64))
 
 
 class _Spilled(NamedTuple):
@@ -395,7 +396,7 @@ def _write_runs(folder: str, runs: Iterable[np.ndarray]) -> list[_Spilled]:
         for codes in runs:
             data, fence, offsets = pack_codes(codes)
             data.tofile(file)
-            picks = np.unique(np.linspace(0, len(codes) - 1,
+            picks = distinct(np.linspace(0, len(codes) - 1,
                                           min(len(codes), SAMPLES_PER_RUN)).astype(np.int64))
             out.append(_Spilled(name, len(codes), codes[picks].astype(np.int64), fence,
                                 offsets + at))

@@ -36,6 +36,7 @@ import numpy as np
 
 from . import compiled
 from .align import Prepared, verify
+from .arrays import distinct
 from .boilerplate import NO_KEY, SentenceProfile, is_boilerplate, sampled_carriers
 from .config import AlignConfig, Config
 from .engines import Engine, SerialEngine
@@ -403,7 +404,7 @@ class _Boilerplate:
         config = self.config
         min_words = config.boilerplate.min_words
         profiles = [sentence_profile(p, min_words) for p in docs]
-        wanted = np.unique(np.concatenate([profile.keys for profile in profiles]))
+        wanted = distinct(np.concatenate([profile.keys for profile in profiles]))
         wanted = np.asarray([k for k in wanted.tolist() if k != NO_KEY and
                              k not in self.verdicts], dtype=np.uint64)
         archived = self.session.carriers(wanted) if len(wanted) else {}
@@ -426,7 +427,7 @@ class _Boilerplate:
             own = _own_stems(key, profiles)
             self.verdicts[key] = is_boilerplate(ids, own, self.stems.__getitem__,
                                                 config.boilerplate)
-        boiler = {k for k in np.unique(np.concatenate([pr.keys for pr in profiles])).tolist()
+        boiler = {k for k in distinct(np.concatenate([pr.keys for pr in profiles])).tolist()
                   if self.verdicts.get(k, False)}
         if boiler:
             for p, profile in zip(docs, profiles):

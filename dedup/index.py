@@ -54,6 +54,7 @@ from typing_extensions import Self
 
 from . import compiled
 from .align import Prepared
+from .arrays import distinct
 from .batch import warm_tables
 from .boilerplate import NO_KEY, token_sentence_keys
 from .config import Config
@@ -129,14 +130,14 @@ class Entry:
 def make_entry(p: Prepared, signature: np.ndarray, config: Config) -> Entry:
     """The index entry of a prepared document and its signature."""
     keys = token_sentence_keys(p.tokens, p.word_ids, config.boilerplate.min_words)
-    keys = np.unique(keys[keys != NO_KEY])
+    keys = distinct(keys[keys != NO_KEY])
     return Entry(p.doc, signature, keys, len(p.tokens), document_stems(p))
 
 
 def document_stems(p: Prepared) -> np.ndarray:
     """A document's unique content-word stems, as :meth:`SentenceProfile.stems` gives them
     for the boilerplate rule (``p`` not marked: marking drops stems)."""
-    return np.unique(p.stems)
+    return distinct(p.stems)
 
 
 def band_keys(signatures: np.ndarray) -> np.ndarray:
@@ -887,7 +888,7 @@ class _SQLiteSession(Session):
                "ON r.key = j.value")
         # Streamed into arrays: a batch's buckets can hold millions of rows.
         parts: list[np.ndarray] = []
-        for chunk in _chunks(np.unique(keys).tolist()):
+        for chunk in _chunks(distinct(keys).tolist()):
             cursor = self.db.execute(sql, (json.dumps(list(chunk)),))
             while rows := cursor.fetchmany(200_000):
                 parts.append(np.asarray(rows, dtype=np.int64))
@@ -903,13 +904,13 @@ class _SQLiteSession(Session):
                "LIMIT ?2)) FROM json_each(?1) j")
         parts = [np.asarray(self.db.execute(sql, (json.dumps(list(chunk)), cap + 1)).fetchall(),
                             dtype=np.int64).reshape(-1, 2)
-                 for chunk in _chunks(np.unique(keys).tolist())]
+                 for chunk in _chunks(distinct(keys).tolist())]
         table = np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.int64)
         table = table[table[:, 1] > 0]
         return table[:, 0], table[:, 1]
 
     def bucket_first(self, keys: np.ndarray) -> dict[int, tuple[str, int]]:
-        wanted = np.unique(keys).tolist()
+        wanted = distinct(keys).tolist()
         if self.id_ordered():
             # Handles increase with ids: the first member is the smallest handle, found at
             # the start of the bucket's range of the (key, doc) primary key.
@@ -934,7 +935,7 @@ class _SQLiteSession(Session):
         sql = ("SELECT j.value, d.id FROM json_each(?) j CROSS JOIN sentences s "
                "ON s.key = j.value JOIN documents d ON d.num = s.doc")
         found: dict[int, list[str]] = {}
-        wanted = signed(np.unique(np.asarray(keys, dtype=np.uint64))).tolist()
+        wanted = signed(distinct(np.asarray(keys, dtype=np.uint64))).tolist()
         for key, doc_id in self._rows(sql, wanted):
             found.setdefault(key & 0xFFFFFFFFFFFFFFFF, []).append(doc_id)
         for ids in found.values():

@@ -40,6 +40,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 
+from .arrays import distinct
 from .config import Config
 from .index import (
     SCHEMA_VERSION,
@@ -337,7 +338,7 @@ class _RedisSession(Session):
         return out
 
     def _bucket_values(self, keys: np.ndarray) -> tuple[list[int], list[bytes | None]]:
-        wanted = np.unique(np.asarray(keys, dtype=np.int64)).tolist()
+        wanted = distinct(np.asarray(keys, dtype=np.int64)).tolist()
         values = self._get([self.index.band_hash(_shard(k)) for k in wanted],
                            [_field(k) for k in wanted])
         return wanted, values
@@ -406,7 +407,7 @@ class _RedisSession(Session):
         return self._ordered
 
     def carriers(self, keys: np.ndarray) -> dict[int, list[str]]:
-        wanted = np.unique(np.asarray(keys, dtype=np.uint64)).tolist()
+        wanted = distinct(np.asarray(keys, dtype=np.uint64)).tolist()
         values = self._get([self.index.sentence_hash(_shard(k)) for k in wanted],
                            [_field(k) for k in wanted])
         per_key = {k: np.frombuffer(v, dtype=_ENTRY).tolist()

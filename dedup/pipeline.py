@@ -22,8 +22,9 @@ from typing import TypeVar
 
 import numpy as np
 
-from . import compiled
+from . import candidates, compiled
 from .align import Prepared, Verdict, fragment_words, verify
+from .arrays import distinct
 from .batch import (
     block_words,
     document_features,
@@ -40,7 +41,6 @@ from .boilerplate import (
     judge_sentences,
     token_sentence_keys,
 )
-from . import candidates
 from .candidates import candidate_pairs, collision_counts
 from .cluster import build_clusters
 from .config import BoilerplateConfig, Config
@@ -130,7 +130,7 @@ class SentenceMarks:
     def part(self, rows: Sequence[int]) -> SentenceMarks:
         """The marks of ``rows`` only (what verifying a chunk of pairs needs of them)."""
         assert self.rows is None, "a part of a part"
-        held = np.unique(np.asarray(rows, dtype=np.int64))
+        held = distinct(np.asarray(rows, dtype=np.int64))
         first, last = self.starts[held], self.starts[held + 1]
         starts = np.zeros(len(held) + 1, dtype=np.int64)
         np.cumsum(last - first, out=starts[1:])
@@ -387,7 +387,7 @@ def _stems_of(stems: np.ndarray, per_sentence: np.ndarray, sentences: Sequence[i
     order and how many of them each of its sentences has."""
     at = np.zeros(len(per_sentence) + 1, dtype=np.int64)
     np.cumsum(per_sentence, out=at[1:])
-    return np.unique(stems), {s: np.unique(stems[at[s] : at[s + 1]]) for s in sentences}
+    return distinct(stems), {s: distinct(stems[at[s] : at[s + 1]]) for s in sentences}
 
 
 class _PreparedCache:
