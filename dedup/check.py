@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -99,6 +99,16 @@ class CheckResult:
     def findings_of(self, doc_id: str) -> list[Match]:
         """Pairs that involve batch document ``doc_id``."""
         return [m for m in self.pairs if doc_id in (m.a, m.b)]
+
+    def findings_by_document(self) -> dict[str, list[Match]]:
+        """:meth:`findings_of` every document with findings, found in one pass over the
+        pairs (asking for each batch document in turn went over them all each time: 0.4-0.7
+        s for a batch of 4,000 articles)."""
+        found: dict[str, list[Match]] = {}
+        for m in self.pairs:
+            found.setdefault(m.a, []).append(m)
+            found.setdefault(m.b, []).append(m)
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -423,9 +433,9 @@ class _Boilerplate:
         if lost:
             raise IndexStoreError(f"{self.session.location}: index is damaged (no stems for "
                                   f"'{lost[0]}'); rebuild it")
+        own = _own_stems(carriers, profiles)
         for key, ids in carriers.items():
-            own = _own_stems(key, profiles)
-            self.verdicts[key] = is_boilerplate(ids, own, self.stems.__getitem__,
+            self.verdicts[key] = is_boilerplate(ids, own[key], self.stems.__getitem__,
                                                 config.boilerplate)
         boiler = {k for k in distinct(np.concatenate([pr.keys for pr in profiles])).tolist()
                   if self.verdicts.get(k, False)}
@@ -435,13 +445,17 @@ class _Boilerplate:
 
 
 
-def _own_stems(key: int, profiles: Iterable[SentenceProfile]) -> np.ndarray:
-    """The content stems of the sentence with ``key`` (equal words give equal stems)."""
+def _own_stems(keys: Container[int], profiles: Iterable[SentenceProfile],
+               ) -> dict[int, np.ndarray]:
+    """The content stems of the first sentence with each of ``keys`` (equal words give equal
+    stems), in one pass over the profiles (a pass for each key was 0.3-0.7 s of a check of
+    4,000 articles)."""
+    own: dict[int, np.ndarray] = {}
     for profile in profiles:
-        where = np.flatnonzero(profile.keys == np.uint64(key))
-        if len(where):
-            return profile.sentence_stems[int(where[0])]
-    raise AssertionError(f"sentence key {key} in no involved document")
+        for at, key in enumerate(profile.keys.tolist()):
+            if key in keys and key not in own:
+                own[key] = profile.sentence_stems[at]
+    return own
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -503,8 +517,9 @@ def to_text(result: CheckResult) -> str:
         f"({_count(result.index_documents, 'document')}): {_count(len(result.pairs), 'finding')}"
         f", {len(failing)} failing (--fail-on {','.join(_policy(result.fail_on)) or 'none'})",
     ]
+    by_document = result.findings_by_document()
     for doc_id in result.batch:
-        findings = result.findings_of(doc_id)
+        findings = by_document.get(doc_id, [])
         if not findings:
             continue
         lines.append("")

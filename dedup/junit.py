@@ -24,9 +24,10 @@ def to_junit(result: CheckResult, suite: str = "dedup check") -> str:
     """The check as a JUnit XML document (a string, UTF-8 declared)."""
     cases: list[ET.Element] = []
     failures = skipped = 0
+    by_document = result.findings_by_document()
     for doc_id in result.batch:
         case = ET.Element("testcase", classname=CLASSNAME, name=_clean(doc_id), time="0")
-        findings = result.findings_of(doc_id)
+        findings = by_document.get(doc_id, [])
         failing = [m for m in findings if m.relation in result.fail_on]
         if failing:
             failures += 1

@@ -68,6 +68,9 @@ def test_check_finds_exactly_what_scan_of_archive_and_batch_finds(tmp_path: Path
     assert relations[("arch/03", "batch/copy-03")] == "duplicate"
     assert relations[("batch/self-a", "batch/self-b")] == "duplicate"  # the batch copies itself
     assert relations[("arch/12-seed001", "batch/rewrite-002")] == "rewrite"
+    by_document = result.findings_by_document()
+    assert sorted(by_document) == sorted({x for m in result.pairs for x in (m.a, m.b)})
+    assert all(by_document.get(d.id, []) == result.findings_of(d.id) for d in batch)
 
 
 def test_boilerplate_is_judged_over_archive_and_batch_together(tmp_path: Path) -> None:
