@@ -23,11 +23,13 @@ from typing import ParamSpec, TypeVar
 P = ParamSpec("P")
 R = TypeVar("R")
 
-#: Documents from which a scan, an index build or a check uses the compiled kernels. A whole
-#: ``dedup scan`` (``benchmarks/perf/small.py``, session 16), kernels against numpy, seconds
-#: (CPU seconds): 250 articles 0.81 (0.95) against 0.67 (0.86); 500 0.91 (1.15) against 0.89
-#: (1.47); 1,000 1.04 (1.33) against 1.06 (1.76); 2,000 1.24 (1.63) against 1.91 (3.22).
-MIN_DOCUMENTS = 500
+#: Documents from which a scan, an index build or a check uses the compiled kernels: where
+#: a whole ``dedup scan`` takes no longer with them (``benchmarks/perf/small.py``, session
+#: 16, medians of 7 runs), kernels against numpy, seconds (CPU seconds): 500 articles 1.10
+#: (1.34) against 1.01 (1.69), 750 0.97 (1.22) against 0.91 (1.51), 1,000 1.08 (1.38)
+#: against 1.13 (1.87); 2,000 1.63 (2.13) against 2.47 (4.10) (5 runs). Below, they save CPU
+#: but not time.
+MIN_DOCUMENTS = 1000
 
 #: True or False once chosen; None: not chosen, the kernels are used.
 _ENABLED: ContextVar[bool | None] = ContextVar("dedup_compiled", default=None)
