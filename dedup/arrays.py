@@ -9,9 +9,9 @@ from numpy.typing import ArrayLike
 def distinct(values: ArrayLike) -> np.ndarray:
     """The distinct values of ``values`` (flattened), sorted: what ``np.unique(values)`` gives,
     found by sorting. For integers numpy 2.4's ``np.unique`` hashes instead, and takes 2-7
-    times as long from a hundred to a hundred thousand values, 12-18 times at a million (the
-    million band keys of a checked batch of 4,000 articles: 0.9-1.0 s against 0.06 s;
-    ``benchmarks/perf/unique.py``)."""
+    times as long from a hundred to a hundred thousand values, 12-16 times at a million (as many
+    as the band keys of a checked batch of 4,000 articles: 0.63-0.87 s against 0.05-0.06
+    s; ``benchmarks/perf/unique.py``)."""
     array = np.asarray(values).ravel()
     if array.dtype.kind not in "biu":
         return np.unique(array)  # NaN and the like: numpy's rules

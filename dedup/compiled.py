@@ -2,7 +2,7 @@
 
 The kernels pay for themselves on a corpus, not on a handful of articles: importing numba
 and loading the kernels costs a process about 0.6 s of CPU, and the first run after
-installing compiles them (about 10 s), where they save about 1 ms of CPU an article. So
+installing compiles them (about 10 s), where they save about 0.8 ms of CPU an article. So
 :func:`dedup.scan`, index builds and checks of fewer than :data:`MIN_DOCUMENTS` documents
 run without them, on numpy and the per-document tokenizer, which are also the kernels'
 references in the tests: the results are the same either way (``tests/test_compiled.py``).
