@@ -46,6 +46,23 @@ class SentenceProfile:
     keys: np.ndarray  # uint64 key per sentence (NO_KEY when too short)
     sentence_stems: list[np.ndarray]  # unique content-word stem hashes per sentence
 
+    @staticmethod
+    def of(keys: np.ndarray, stems: np.ndarray, per_sentence: np.ndarray) -> SentenceProfile:
+        """The profile of a document whose sentences have ``keys`` and whose content words'
+        stems are ``stems`` (in order), ``per_sentence[s]`` of them in sentence ``s``."""
+        sentence_of_stem = np.repeat(np.arange(len(per_sentence), dtype=np.int64),
+                                     per_sentence)
+        # One sort by (sentence, stem) and one dedup for all sentences, instead of
+        # np.unique per sentence: each slice below is exactly that sentence's np.unique.
+        order = np.lexsort((stems, sentence_of_stem))
+        by_sentence, ordered = sentence_of_stem[order], stems[order]
+        keep = np.ones(len(ordered), dtype=bool)
+        keep[1:] = (ordered[1:] != ordered[:-1]) | (by_sentence[1:] != by_sentence[:-1])
+        by_sentence, ordered = by_sentence[keep], ordered[keep]
+        bounds = np.searchsorted(by_sentence, np.arange(len(per_sentence) + 1)).tolist()
+        return SentenceProfile(keys, [ordered[bounds[s] : bounds[s + 1]]
+                                      for s in range(len(per_sentence))])
+
     def stems(self) -> np.ndarray:
         if not self.sentence_stems:
             return np.zeros(0, dtype=np.uint64)

@@ -29,16 +29,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Container, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
 from . import compiled
-from .align import Prepared, verify
 from .arrays import distinct
+from .batch import document_features
 from .boilerplate import NO_KEY, SentenceProfile, is_boilerplate, sampled_carriers
-from .config import AlignConfig, Config
+from .config import Config
 from .engines import Engine, SerialEngine
 from .index import (
     AlreadyIndexed,
@@ -51,8 +51,9 @@ from .index import (
     sign_documents,
 )
 from .models import Document, Match, Skipped
-from .pipeline import mark_boilerplate, prepare_many, sentence_profile
+from .pipeline import SentenceMarks, verification_order, verify_rows
 from .report import quote
+from .vocabulary import vocabulary
 
 #: Relations that fail a check unless told otherwise (``partial`` is reported, not failed).
 DEFAULT_FAIL_ON: frozenset[str] = frozenset({"duplicate", "contains", "contained", "rewrite"})
@@ -191,21 +192,20 @@ def _check_in(
     if existing:
         stored = session.documents(existing.values())
         for s in signed:
-            num = existing.get(s.prepared.doc.id)
+            num = existing.get(s.entry.doc.id)
             if num is not None:
                 already.append(AlreadyIndexedDocument(
-                    s.prepared.doc.id, stored[num].text == s.prepared.doc.text))
-    batch = [s for s in signed if s.prepared.doc.id not in existing]
-    # Copies: marking boilerplate changes a Prepared, and this function may run again.
-    prepared = [replace(s.prepared) for s in batch]
+                    s.entry.doc.id, stored[num].text == s.entry.doc.text))
+    batch = [s for s in signed if s.entry.doc.id not in existing]
+    docs = [s.entry.doc for s in batch]
 
     pairs = candidate_pairs(session, np.stack([s.entry.signature for s in batch])
                             if batch else np.zeros((0, config.lsh.num_perm), dtype=np.uint32),
-                            [p.doc.id for p in prepared], config)
+                            [doc.id for doc in docs], config)
     judge = _Boilerplate(session, batch, config)
     in_batch = sorted({i for i, _, _ in pairs} | {o for _, o, a in pairs if not a})
-    judge.mark([prepared[i] for i in in_batch])
-    matches = verify_pairs([p for p in pairs if not p[2]], prepared, {}, config, engine)
+    flags = dict(zip(in_batch, judge.flags([batch[i].profile() for i in in_batch])))
+    matches = _verify(docs, flags, {}, [p for p in pairs if not p[2]], config, engine)
 
     # Archived candidates a chunk at a time: memory stays bounded by the batch and a chunk,
     # however many chance candidates a large archive yields.
@@ -219,17 +219,17 @@ def _check_in(
     done = len(pairs) - sum(len(v) for v in by_archived.values())
     for start in range(0, len(nums), ARCHIVED_CHUNK):
         chunk = nums[start : start + ARCHIVED_CHUNK]
-        docs = session.documents(chunk)
-        present = [n for n in chunk if n in docs]
-        archived = dict(zip(present, engine.map(_prepare_chunk, config,
-                                                [docs[n] for n in present])))
-        judge.mark(list(archived.values()))
+        stored_docs = session.documents(chunk)
+        present = [n for n in chunk if n in stored_docs]
+        profiles = engine.map(_profile_chunk, config, [stored_docs[n] for n in present])
+        archived = dict(zip(present, zip((stored_docs[n] for n in present),
+                                         judge.flags(profiles))))
         chunk_pairs = [pair for n in present for pair in by_archived[n]]
-        found = verify_pairs(chunk_pairs, prepared, archived, config, engine)
+        found = _verify(docs, flags, archived, chunk_pairs, config, engine)
         matches.extend(found)
-        indexed.update(d.id for d in docs.values())
+        indexed.update(d.id for d in stored_docs.values())
         matched = {x for m in found for x in (m.a, m.b)}
-        kept.update((d.id, d) for d in docs.values() if d.id in matched)
+        kept.update((d.id, d) for d in stored_docs.values() if d.id in matched)
         done += len(chunk_pairs)
         if progress:
             progress("verifying", done, len(pairs))
@@ -237,13 +237,13 @@ def _check_in(
 
     result = CheckResult(
         index=session.location, index_documents=index_documents, documents=len(documents),
-        params=config.to_dict(), fail_on=fail_on, batch=[p.doc.id for p in prepared],
+        params=config.to_dict(), fail_on=fail_on, batch=[doc.id for doc in docs],
         pairs=matches, indexed=frozenset(indexed),
         already_indexed=already, skipped=sorted(skipped, key=lambda s: s.id), add=add,
-        stats={"compared": len(prepared), "candidates": len(pairs),
+        stats={"compared": len(docs), "candidates": len(pairs),
                "archived_candidates": len(nums)},
     )
-    result.texts = {p.doc.id: p.doc.text for p in prepared}
+    result.texts = {doc.id: doc.text for doc in docs}
     for doc in kept.values():
         result.texts[doc.id] = doc.text
         if doc.origin:
@@ -258,35 +258,49 @@ def _check_in(
 ARCHIVED_CHUNK = 2000
 
 
-def verify_pairs(
-    pairs: list[tuple[int, int, bool]], prepared: list[Prepared], archived: dict[int, Prepared],
-    config: Config, engine: Engine | None = None, progress: Progress | None = None,
+def _verify(
+    batch: list[Document], flags: dict[int, np.ndarray],
+    archived: dict[int, tuple[Document, np.ndarray]], pairs: list[tuple[int, int, bool]],
+    config: Config, engine: Engine,
 ) -> list[Match]:
-    """Verify candidate pairs as a scan does (each pair ordered by id); matches by (a, b)."""
-    report = None if progress is None else (
-        lambda done: progress("verifying", done, len(pairs)))
-    found = (engine or SerialEngine()).map(_verify_chunk, (prepared, archived, config.align),
-                                           pairs, report)
+    """Verify candidate pairs (``(batch row, other, archived)``) as a scan does, each pair
+    ordered by id; matches by ``(a, b)``. ``flags`` are the boilerplate flags of the batch
+    rows' sentences, ``archived`` the archived documents (by handle) with theirs.
+
+    The documents are prepared where the pairs are verified
+    (:func:`dedup.pipeline.verify_rows`): a pool's workers send back matches, not prepared
+    documents (sending those was more than a second process saved)."""
+    documents = list(batch)
+    rows = sorted(flags)
+    marks = [flags[row] for row in rows]
+    row_of: dict[int, int] = {}
+    for num, (doc, doc_flags) in archived.items():
+        row_of[num] = len(documents)
+        rows.append(len(documents))
+        documents.append(doc)
+        marks.append(doc_flags)
+    ordered: list[tuple[int, int]] = []
+    for i, other, is_archived in pairs:
+        j = row_of[other] if is_archived else other
+        ordered.append((i, j) if documents[i].id < documents[j].id else (j, i))
+    if not ordered:
+        return []
+    starts = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(m) for m in marks], out=starts[1:])
+    sentence_marks = SentenceMarks(np.concatenate(marks).astype(bool), starts,
+                                   np.asarray(rows, dtype=np.int64))
+    order = verification_order(np.asarray(ordered, dtype=np.int64)).tolist()
+    found = verify_rows(documents, sentence_marks, config, order, engine)
     return sorted((m for m in found if m is not None), key=lambda m: (m.a, m.b))
 
 
-def _verify_chunk(
-    context: tuple[list[Prepared], dict[int, Prepared], AlignConfig],
-    pairs: Sequence[tuple[int, int, bool]],
-) -> list[Match | None]:
-    prepared, archived, align = context
-    out: list[Match | None] = []
-    for i, other, is_archived in pairs:
-        a = prepared[i]
-        b = archived[other] if is_archived else prepared[other]
-        if a.doc.id > b.doc.id:
-            a, b = b, a
-        out.append(verify(a, b, align, all_scores=False).match)
-    return out
-
-
-def _prepare_chunk(config: Config, docs: Sequence[Document]) -> list[Prepared]:
-    return prepare_many(docs, config)
+def _profile_chunk(config: Config, docs: Sequence[Document]) -> list[SentenceProfile]:
+    """The sentence profiles of archived documents (what marking their boilerplate needs),
+    found as signing finds them (:func:`dedup.batch.document_features`)."""
+    found = document_features([doc.text for doc in docs], vocabulary(config.align.stem_chars),
+                              config.boilerplate.min_words)
+    return [SentenceProfile.of(keys, stems, per_sentence)
+            for _, _, keys, stems, per_sentence in found.split()]
 
 
 def candidate_pairs(
@@ -404,16 +418,15 @@ class _Boilerplate:
         self.batch_carriers: dict[int, list[str]] = {}
         for s in batch:  # in id order, so the lists stay sorted
             for key in s.entry.sentence_keys.tolist():
-                self.batch_carriers.setdefault(key, []).append(s.prepared.doc.id)
+                self.batch_carriers.setdefault(key, []).append(s.entry.doc.id)
         self.verdicts: dict[int, bool] = {}
 
-    def mark(self, docs: list[Prepared]) -> None:
-        """Mark ``docs`` (not marked before; profiles are taken first)."""
-        if not docs:
-            return
+    def flags(self, profiles: list[SentenceProfile]) -> list[np.ndarray]:
+        """Which sentences of each document are boilerplate (bool per sentence), from the
+        documents' ``profiles``."""
+        if not profiles:
+            return []
         config = self.config
-        min_words = config.boilerplate.min_words
-        profiles = [sentence_profile(p, min_words) for p in docs]
         wanted = distinct(np.concatenate([profile.keys for profile in profiles]))
         wanted = np.asarray([k for k in wanted.tolist() if k != NO_KEY and
                              k not in self.verdicts], dtype=np.uint64)
@@ -437,12 +450,9 @@ class _Boilerplate:
         for key, ids in carriers.items():
             self.verdicts[key] = is_boilerplate(ids, own[key], self.stems.__getitem__,
                                                 config.boilerplate)
-        boiler = {k for k in distinct(np.concatenate([pr.keys for pr in profiles])).tolist()
-                  if self.verdicts.get(k, False)}
-        if boiler:
-            for p, profile in zip(docs, profiles):
-                mark_boilerplate(p, profile, boiler)
-
+        verdicts = self.verdicts
+        return [np.fromiter((verdicts.get(k, False) for k in profile.keys.tolist()),
+                            dtype=bool, count=len(profile.keys)) for profile in profiles]
 
 
 def _own_stems(keys: Container[int], profiles: Iterable[SentenceProfile],

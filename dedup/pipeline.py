@@ -15,7 +15,7 @@ import tempfile
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Container, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -47,7 +47,7 @@ from .config import BoilerplateConfig, Config
 from .engines import Engine, Rows, current_engine
 from .errors import InputError
 from .models import Document, Match, Report, Skipped
-from .shingle import shingle_hashes, shingle_hashes64
+from .shingle import shingle_hashes64, shingle_ranges
 from .signatures import Signer
 from .stem_files import StemFiles, Written, write_block
 from .store import ids_of, in_id_order, members_of, select, texts_of
@@ -231,35 +231,12 @@ def _prepared(doc: Document, tokens: Tokens, numbers: np.ndarray, vocab: Vocabul
     return prepared
 
 
-def mark_boilerplate(p: Prepared, profile: SentenceProfile, boiler: Container[int]) -> None:
-    """Flag the words of ``p``'s sentences whose keys are in ``boiler`` (once per document:
-    it drops their stems from ``p``, so compute profiles before marking)."""
-    mark_sentences(p, profile.keys, boiler)
-
-
-def mark_sentences(p: Prepared, keys: np.ndarray, boiler: Container[int]) -> None:
-    """Flag the words of ``p``'s sentences whose ``keys`` (one per sentence) are in
-    ``boiler`` (once per document: it drops their stems from ``p``)."""
-    flagged = np.fromiter((int(k) in boiler for k in keys.tolist()), dtype=bool,
-                          count=len(keys))
-    if flagged.any():
-        p.set_boilerplate(flagged[p.tokens.sentence_of])
-
-
 def sentence_profile(p: Prepared, min_words: int) -> SentenceProfile:
     """Sentence keys and per-sentence content stems of a prepared (not yet marked) document."""
-    sentence_of_stem = p.tokens.sentence_of[p.stem_pos]
-    # One sort by (sentence, stem) and one dedup for all sentences, instead of np.unique per
-    # sentence: each slice below is exactly that sentence's np.unique.
-    order = np.lexsort((p.stems, sentence_of_stem))
-    by_sentence, stems = sentence_of_stem[order], p.stems[order]
-    keep = np.ones(len(stems), dtype=bool)
-    keep[1:] = (stems[1:] != stems[:-1]) | (by_sentence[1:] != by_sentence[:-1])
-    by_sentence, stems = by_sentence[keep], stems[keep]
-    bounds = np.searchsorted(by_sentence, np.arange(len(p.tokens.sentences) + 1))
-    per_sentence = [stems[bounds[s]:bounds[s + 1]]
-                    for s in range(len(p.tokens.sentences))]
-    return SentenceProfile(token_sentence_keys(p.tokens, p.word_ids, min_words), per_sentence)
+    per_sentence = np.bincount(p.tokens.sentence_of[p.stem_pos],
+                               minlength=len(p.tokens.sentences))
+    return SentenceProfile.of(token_sentence_keys(p.tokens, p.word_ids, min_words), p.stems,
+                              per_sentence)
 
 
 @dataclass
@@ -303,7 +280,7 @@ def _sign_blocks(context: _SignContext, blocks: Sequence[tuple[int, int]]) -> li
         written = (None if folder is None
                    else write_block(folder, kept.stems, kept.sentence_stems))
         signatures: np.ndarray | None = signer.sign_ranges(
-            *_shingle_ranges(kept.word_ids, kept.words, config.shingle.size))
+            *shingle_ranges(kept.word_ids, kept.words, config.shingle.size))
         if matrix is not None:
             matrix[start:end][keep] = signatures
             signatures = None
@@ -319,17 +296,6 @@ def _sign_part(context: _SignContext, blocks: Sequence[tuple[int, int]]) -> _Sig
     config, signer, documents, folder, _ = context
     rows = range(min(start for start, _ in blocks), max(end for _, end in blocks))
     return config, signer, Rows(documents, rows), folder, None
-
-
-def _shingle_ranges(hashes: np.ndarray, counts: np.ndarray,
-                    size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`shingle_hashes` of each of several documents' word hashes (``hashes``, the
-    first ``counts[0]`` of them the first document's, and so on), hashed in one pass over
-    all of them (a dozen numpy calls an article were 30 us): ``(values, starts, ends)``,
-    document ``i``'s being ``values[starts[i]:ends[i]]`` (the shingles that span two
-    documents lie between and belong to neither)."""
-    starts = np.cumsum(counts) - counts
-    return (shingle_hashes(hashes, size), starts, starts + np.maximum(counts - size + 1, 0))
 
 
 def _concatenate(arrays: list[np.ndarray], dtype: type[np.generic]) -> np.ndarray:
@@ -492,6 +458,18 @@ def _verify_part(context: tuple[Sequence[Document], SentenceMarks, Config, str],
     documents, marks, config, token = context
     rows = sorted({row for pair in pairs for row in pair})
     return Rows(documents, rows), marks.part(rows), config, token
+
+
+def verify_rows(documents: Sequence[Document], marks: SentenceMarks, config: Config,
+                pairs: Sequence[Sequence[int]], engine: Engine,
+                progress: Callable[[int], None] | None = None) -> list[Match | None]:
+    """Verify pairs of rows of ``documents``, ``(i, j)`` matching ``documents[i]`` against
+    ``documents[j]``: each pair's match, or None. The documents are prepared where the pairs
+    are verified (their boilerplate marked from ``marks``), so that only matches come back
+    from an engine's workers; pairs of one group of documents one after another
+    (:func:`verification_order`) prepare each document about once."""
+    return engine.map(_verify_chunk, (documents, marks, config, uuid.uuid4().hex), pairs,
+                      progress, narrow=_verify_part)
 
 
 @contextmanager
@@ -709,9 +687,8 @@ def scan(
     if verifying is not None:
         verifying(0)
     pair_rows = verification_order(pairs).tolist()
-    verdicts = engine.map(_verify_chunk, (corpus.documents, corpus.sentence_marks(), config,
-                                          uuid.uuid4().hex), pair_rows, verifying,
-                          narrow=_verify_part)
+    verdicts = verify_rows(corpus.documents, corpus.sentence_marks(), config, pair_rows, engine,
+                           verifying)
     matches = [match for match in verdicts if match is not None]
     matches.sort(key=lambda m: (m.a, m.b))
     # Clusters need of their members an id, a date and a length, not texts (a store keeps

@@ -130,3 +130,14 @@ def _run_hashes_numpy(hashes: np.ndarray, first: np.ndarray, last: np.ndarray) -
 def shingle_hashes(hashes: np.ndarray, size: int) -> np.ndarray:
     """32-bit shingle hashes (the top half of the 64-bit ones), the input MinHash expects."""
     return (shingle_hashes64(hashes, size) >> _U64(32)).astype(np.uint32)
+
+
+def shingle_ranges(hashes: np.ndarray, counts: np.ndarray,
+                   size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`shingle_hashes` of each of several documents' word hashes (``hashes``, the
+    first ``counts[0]`` of them the first document's, and so on), hashed in one pass over
+    all of them (a dozen numpy calls an article were 30 us): ``(values, starts, ends)``,
+    document ``i``'s being ``values[starts[i]:ends[i]]`` (the shingles that span two
+    documents lie between and belong to neither)."""
+    starts = np.cumsum(counts) - counts
+    return (shingle_hashes(hashes, size), starts, starts + np.maximum(counts - size + 1, 0))

@@ -15,22 +15,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dedup import Config, Document
+from dedup import Config, Document, compiled
+from dedup.boilerplate import NO_KEY
 from dedup.check import check
 from dedup.config import LSHConfig
-from dedup.pipeline import prepare, sentence_profile
 from dedup.index import (
     SCHEMA_VERSION,
     AlreadyIndexed,
     IndexStoreError,
     NotIndexed,
     ParameterMismatch,
+    Signed,
     SQLiteIndex,
     add_documents,
     build_index,
     check_parameters,
     open_index,
+    sign_documents,
 )
+from dedup.models import Skipped
+from dedup.pipeline import prepare, sentence_profile
+from dedup.shingle import shingle_hashes
+from dedup.signatures import Signer
 
 from .conftest import ROOT
 from .corpus_text import ARTICLES
@@ -95,6 +101,41 @@ def test_index_keeps_the_stems_the_boilerplate_rule_compares(index_path: Path) -
                                    config.boilerplate.min_words)
         assert stems.dtype == np.uint64 and len(stems) > 0
         assert stems.tolist() == profile.stems().tolist()
+
+
+@pytest.mark.parametrize("kernels", [True, False])
+def test_signing_a_batch_in_blocks_equals_preparing_each_document(kernels: bool) -> None:
+    # A check and an index sign documents in blocks, without preparing them for alignment:
+    # entries and profiles must be what preparing each document on its own gives.
+    config = Config()
+    texts = [*ARTICLES[:6],
+             "&bdquo;Stra\u00dfe&ldquo; \u2013 " + ARTICLES[6],  # typography: not plain
+             "Zu kurz.", "", ARTICLES[7] + "\n\n" + ARTICLES[8]]
+    docs = [Document(f"d{i:02d}", text) for i, text in enumerate(texts)]
+    signer = Signer(config.lsh.num_perm, config.lsh.seed)
+    with compiled.using(kernels):
+        items = sign_documents(docs, config)
+        expected = [prepare(doc, config) for doc in docs]
+    assert [item.entry.doc.id if isinstance(item, Signed) else item.id
+            for item in items] == [doc.id for doc in docs]
+    min_words = config.boilerplate.min_words
+    for item, p in zip(items, expected):
+        if len(p.tokens) < config.shingle.min_words:
+            assert isinstance(item, Skipped) and f"({len(p.tokens)} words" in item.reason
+            continue
+        assert isinstance(item, Signed)
+        profile = sentence_profile(p, min_words)
+        keys = profile.keys
+        assert item.entry.words == len(p.tokens)
+        assert item.entry.signature.tolist() == signer.sign(
+            shingle_hashes(p.word_ids, config.shingle.size)).tolist()
+        assert item.entry.sentence_keys.tolist() == sorted(set(keys[keys != NO_KEY].tolist()))
+        assert item.entry.stems.tolist() == profile.stems().tolist()
+        got = item.profile()
+        assert got.keys.tolist() == keys.tolist()
+        assert [s.tolist() for s in got.sentence_stems] == [
+            s.tolist() for s in profile.sentence_stems]
+    assert sum(isinstance(item, Skipped) for item in items) == 2
 
 
 def test_wal_journal_and_one_file(index_path: Path) -> None:

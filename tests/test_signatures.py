@@ -172,11 +172,11 @@ def test_commands_do_not_import_datasketch() -> None:
 @given(st.lists(st.integers(0, 9), max_size=8), st.integers(1, 5))
 def test_shingles_of_documents_hashed_together_are_their_own(counts: list[int],
                                                              size: int) -> None:
-    from dedup.pipeline import _shingle_ranges
+    from dedup.shingle import shingle_ranges
 
     rng = np.random.default_rng(sum(counts) + size)
     hashes = [rng.integers(0, 2**64, size=n, dtype=np.uint64) for n in counts]
-    values, starts, ends = _shingle_ranges(
+    values, starts, ends = shingle_ranges(
         np.concatenate([np.zeros(0, dtype=np.uint64), *hashes]), np.asarray(counts, np.int64),
         size)
     together = [values[s:e].tolist() for s, e in zip(starts, ends)]
