@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import compiled
+from . import candidates, compiled
 from .arrays import distinct
 from .batch import document_features
 from .boilerplate import NO_KEY, SentenceProfile, is_boilerplate, sampled_carriers
@@ -201,7 +201,7 @@ def _check_in(
 
     pairs = candidate_pairs(session, np.stack([s.entry.signature for s in batch])
                             if batch else np.zeros((0, config.lsh.num_perm), dtype=np.uint32),
-                            [doc.id for doc in docs], config)
+                            [doc.id for doc in docs], config, engine)
     judge = _Boilerplate(session, batch, config)
     in_batch = sorted({i for i, _, _ in pairs} | {o for _, o, a in pairs if not a})
     flags = dict(zip(in_batch, judge.flags([batch[i].profile() for i in in_batch])))
@@ -305,17 +305,102 @@ def _profile_chunk(config: Config, docs: Sequence[Document]) -> list[SentencePro
 
 def candidate_pairs(
     session: Session, signatures: np.ndarray, batch_ids: Sequence[str], config: Config,
+    engine: Engine | None = None, *, method: str = "auto",
 ) -> list[tuple[int, int, bool]]:
     """The candidate pairs a scan of archive + batch has that involve a batch document.
 
     Returns ``(i, other, archived)``: batch row ``i`` with archived document ``other`` (a
-    handle) when ``archived``, else with batch row ``other > i``. ``batch_ids`` must be sorted,
-    as the batch rows are. Follows :func:`dedup.candidates.band_pairs` bucket by bucket,
-    including its rule for buckets over ``max_bucket`` (only the first member's pairs).
+    handle) when ``archived``, else with batch row ``other > i``, sorted. ``batch_ids`` must
+    be sorted, as the batch rows are.
+
+    Two ways, the same pairs: ``lookup`` asks the index for the buckets of the batch's band
+    keys (:func:`_looked_up_pairs`); ``scan`` reads every archived signature and finds the
+    candidates of archive and batch together as a scan does
+    (:func:`dedup.candidates.candidate_pairs`, on ``engine``), keeping those that involve
+    the batch (:func:`_scanned_pairs`). Looking up costs per batch article and grows with
+    the archive (its buckets hold chance collisions); scanning costs per article of both.
+    ``auto`` picks the cheaper by :func:`scan_is_cheaper`.
     """
-    rows, perms = signatures.shape
-    if rows == 0:
+    if len(signatures) == 0:
         return []
+    if method == "auto":
+        method = "scan" if scan_is_cheaper(len(signatures), session.count()) else "lookup"
+    if method == "scan":
+        found = _scanned_pairs(session, signatures, batch_ids, config, engine)
+        if found is not None:
+            return found
+    elif method != "lookup":
+        raise ValueError(f"unknown method '{method}'; choose auto, lookup or scan")
+    return _looked_up_pairs(session, signatures, batch_ids, config)
+
+
+def scan_is_cheaper(batch: int, archive: int) -> bool:
+    """Whether finding the candidates of ``batch`` articles against an index of ``archive``
+    as a scan would (:func:`_scanned_pairs`) is cheaper than looking their buckets up."""
+    return batch * (LOOKUP_PER_ARTICLE + archive * LOOKUP_PER_PAIR) > (
+        (batch + archive) * SCAN_PER_ARTICLE)
+
+
+#: Seconds per batch article of looking buckets up, and per (batch, archived) article pair
+#: (the chance collisions to fetch and join); seconds per article of scanning: fitted to
+#: both ways timed on the perf corpus, session 17 (benchmarks/README.md, "Index and
+#: check"): 100, 1,000 and 10,000 articles against 90,000 looked up in 0.21-0.23, 1.6-1.9
+#: and 12.1 s, scanned in 1.95-1.98, 2.2-2.35 and 2.4-2.9 s; 1,000 against 9,000 and 4,000
+#: against 6,000 looked up in 0.61-0.72 and 1.5-1.9 s, scanned in 0.18-0.22 and 0.17 s.
+LOOKUP_PER_ARTICLE = 4.1e-4
+LOOKUP_PER_PAIR = 1.2e-8
+SCAN_PER_ARTICLE = 2.2e-5
+
+
+def _scanned_pairs(session: Session, signatures: np.ndarray, batch_ids: Sequence[str],
+                   config: Config, engine: Engine | None,
+                   ) -> list[tuple[int, int, bool]] | None:
+    """:func:`candidate_pairs` from every archived signature: archive and batch in id
+    order, as a scan of both would hold them, through the scan's own candidate search.
+    None if the index cannot give its signatures at once."""
+    archived = session.signatures()
+    if archived is None:
+        return None
+    handles, ids, matrix = archived
+    del archived
+    batch = len(signatures)
+    names = [*batch_ids, *ids]
+    order = np.asarray(sorted(range(len(names)), key=names.__getitem__), dtype=np.int64)
+    del names, ids
+    # Row `at[k]` of the scan holds batch row k, or archived document k - batch.
+    at = np.empty(len(order), dtype=np.int64)
+    at[order] = np.arange(len(order), dtype=np.int64)
+    together = np.empty((len(order), signatures.shape[1]), dtype=np.uint32)
+    together[at[:batch]] = signatures
+    together[at[batch:]] = matrix
+    del matrix, at
+    large = len(together) >= candidates.SPILL_MIN_DOCUMENTS
+    pairs = candidates.candidate_pairs(together, config.lsh.min_collisions,
+                                       config.lsh.max_bucket, engine if large else None,
+                                       spill=large)
+    del together
+    first, second = order[pairs[:, 0]], order[pairs[:, 1]]
+    in_batch = (first < batch) | (second < batch)
+    first, second = first[in_batch], second[in_batch]
+    # (batch row, other): a batch-batch pair by its smaller row, else the archived handle.
+    row = np.where(first < batch, first, second)
+    other = np.where(first < batch, second, first)
+    archived = other >= batch
+    row, other = np.where(archived, row, np.minimum(row, other)), np.where(
+        archived, other, np.maximum(row, other))
+    other[archived] = handles[other[archived] - batch]
+    codes = np.sort((row << np.int64(40)) | (archived.astype(np.int64) << np.int64(39)) | other)
+    mask39 = np.int64((1 << 39) - 1)
+    return [(int(c >> 40), int(c & mask39), bool((c >> 39) & 1)) for c in codes.tolist()]
+
+
+def _looked_up_pairs(
+    session: Session, signatures: np.ndarray, batch_ids: Sequence[str], config: Config,
+) -> list[tuple[int, int, bool]]:
+    """:func:`candidate_pairs` by looking up the buckets of the batch's band keys. Follows
+    :func:`dedup.candidates.band_pairs` bucket by bucket, including its rule for buckets
+    over ``max_bucket`` (only the first member's pairs)."""
+    rows, perms = signatures.shape
     max_bucket, min_collisions = config.lsh.max_bucket, config.lsh.min_collisions
     keys = band_keys(signatures).ravel()
     owner = np.repeat(np.arange(rows, dtype=np.int64), perms)

@@ -335,6 +335,12 @@ class Session(ABC):
         stems = self.stems(nums.values())
         return {doc_id: stems[num] for doc_id, num in nums.items()}
 
+    def signatures(self) -> tuple[np.ndarray, list[str], np.ndarray] | None:
+        """Every archived document's handle, id and signature (a ``(documents, num_perm)``
+        uint32 matrix), for finding a large batch's candidates the way a scan does; None
+        where the backend cannot read them all at once (then buckets are looked up)."""
+        return None
+
     def documents_by_id(self, ids: Sequence[str]) -> dict[str, Document]:
         """Documents given by id (unknown ids are left out)."""
         nums = self.existing(ids)
@@ -939,6 +945,33 @@ class _SQLiteSession(Session):
 
     def id_ordered(self) -> bool:
         return self._meta("id_ordered") == "1"
+
+    def signatures(self) -> tuple[np.ndarray, list[str], np.ndarray]:
+        count = self.count()
+        perms = self.index.config.lsh.num_perm
+        handles = np.zeros(count, dtype=np.int64)
+        ids: list[str] = []
+        matrix = np.zeros((count, perms), dtype=np.uint32)
+        cursor = self.db.execute("SELECT d.num, d.id, x.signature FROM documents d "
+                                 "JOIN doc_data x ON x.num = d.num ORDER BY d.num")
+        row = 0
+        # A slice at a time: a million rows at once would be a gigabyte of Python objects.
+        while rows := cursor.fetchmany(10_000):
+            if row + len(rows) > count:  # pragma: no cover - one transaction's view
+                raise IndexStoreError(f"{self.location}: index is damaged; rebuild it")
+            nums, names, blobs = zip(*rows)
+            data = b"".join(blobs)
+            if len(data) != len(rows) * perms * 4:
+                raise IndexStoreError(f"{self.location}: index is damaged (a signature is "
+                                      f"not {perms} values); rebuild it")
+            handles[row : row + len(rows)] = nums
+            ids.extend(names)
+            matrix[row : row + len(rows)] = np.frombuffer(data, dtype="<u4").reshape(
+                len(rows), perms)
+            row += len(rows)
+        if row != count:  # pragma: no cover - one transaction's view
+            raise IndexStoreError(f"{self.location}: index is damaged; rebuild it")
+        return handles, ids, matrix
 
     def carriers(self, keys: np.ndarray) -> dict[int, list[str]]:
         sql = ("SELECT j.value, d.id FROM json_each(?) j CROSS JOIN sentences s "

@@ -11,17 +11,27 @@ import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import dedup.check
 from dedup import Config, Document
-from dedup.check import CheckResult, check, to_text
+from dedup.check import CheckResult, candidate_pairs, check, scan_is_cheaper, to_text
 from dedup.cli import cli
 from dedup.config import BoilerplateConfig, LSHConfig
-from dedup.index import AlreadyIndexed, Index, SQLiteIndex, build_index, open_index
+from dedup.index import (
+    AlreadyIndexed,
+    Index,
+    Session,
+    SQLiteIndex,
+    build_index,
+    open_index,
+)
 from dedup.junit import to_junit
 
 from .conftest import ROOT
@@ -46,6 +56,19 @@ CONFIGS = {
 }
 
 
+def forced(method: str) -> mock._patch[object]:
+    """Find a check's candidates by ``method`` (lookup or scan) whatever the sizes."""
+    return mock.patch.object(dedup.check, "scan_is_cheaper",
+                             lambda batch, archive: method == "scan")
+
+
+@pytest.fixture(params=["lookup", "scan"])
+def method(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each test that takes it runs with the candidates looked up, then scanned."""
+    with forced(request.param):
+        yield request.param
+
+
 @pytest.fixture
 def archive(tmp_path: Path) -> Iterator[Index]:
     path = str(tmp_path / "archive.dedup")
@@ -55,8 +78,8 @@ def archive(tmp_path: Path) -> Iterator[Index]:
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_check_finds_exactly_what_scan_of_archive_and_batch_finds(tmp_path: Path,
-                                                                  name: str) -> None:
+def test_check_finds_exactly_what_scan_of_archive_and_batch_finds(tmp_path: Path, name: str,
+                                                                  method: str) -> None:
     config = CONFIGS[name]
     archive, batch = archive_docs(), batch_docs()
     build_index(str(tmp_path / "a.dedup"), archive, config)
@@ -73,7 +96,8 @@ def test_check_finds_exactly_what_scan_of_archive_and_batch_finds(tmp_path: Path
     assert all(by_document.get(d.id, []) == result.findings_of(d.id) for d in batch)
 
 
-def test_boilerplate_is_judged_over_archive_and_batch_together(tmp_path: Path) -> None:
+def test_boilerplate_is_judged_over_archive_and_batch_together(tmp_path: Path,
+                                                                method: str) -> None:
     # STOCK has three archived carriers and one in the batch. With min_docs=4 it is
     # boilerplate only when both are counted, and then batch/stock shares nothing with
     # arch/06; with min_docs=5 it is not, and the shared stock line is a partial overlap.
@@ -100,15 +124,52 @@ def test_any_split_into_archive_and_batch_gives_scans_findings(in_batch: list[bo
     assert len(pool) == len(in_batch)
     archive = [d for d, b in zip(pool, in_batch) if not b]
     batch = [d for d, b in zip(pool, in_batch) if b]
+    expected = scan_pairs(archive, batch, CONFIGS[config])
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "a.dedup")
         build_index(path, archive, CONFIGS[config])
         with open_index(path) as index:
-            result = check(index, batch)
-    assert check_pairs(result) == scan_pairs(archive, batch, CONFIGS[config])
+            for method in ("lookup", "scan"):
+                with forced(method):
+                    assert check_pairs(check(index, batch)) == expected, method
 
 
-def test_check_against_an_empty_index_finds_copies_inside_the_batch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_looking_up_and_scanning_give_the_same_candidates(tmp_path: Path, name: str) -> None:
+    # After adds (the recent band table) and removals, both ways see the same index.
+    from dedup.index import Signed, add_documents, sign_documents
+
+    config = CONFIGS[name]
+    archive, batch = archive_docs(), batch_docs()
+    path = str(tmp_path / "a.dedup")
+    build_index(path, archive[:12], config)
+    signed = [s for s in sign_documents(batch, config) if isinstance(s, Signed)]
+    signatures = np.stack([s.entry.signature for s in signed])
+    ids = [s.entry.doc.id for s in signed]
+    with open_index(path) as index:
+        add_documents(index, archive[12:])
+        index.remove([archive[5].id])
+        found = {}
+        for method in ("lookup", "scan"):
+            def pairs(session: Session, method: str = method) -> list[tuple[int, int, bool]]:
+                return candidate_pairs(session, signatures, ids, config, method=method)
+            found[method] = index.transact(pairs, write=False)
+    assert found["lookup"] == found["scan"]
+    assert any(archived for _, _, archived in found["scan"])
+    assert any(not archived for _, _, archived in found["scan"])
+    with pytest.raises(ValueError, match="unknown method"):
+        candidate_pairs(mock.Mock(), signatures, ids, config, method="guess")
+
+
+def test_a_small_batch_against_a_large_archive_is_looked_up() -> None:
+    # The choice follows measured costs (benchmarks/README.md, "Index and check").
+    assert not scan_is_cheaper(100, 90_000) and not scan_is_cheaper(1_000, 1_000_000)
+    assert scan_is_cheaper(10_000, 90_000) and scan_is_cheaper(1_000, 9_000)
+    assert scan_is_cheaper(12, 0)
+
+
+def test_check_against_an_empty_index_finds_copies_inside_the_batch(tmp_path: Path,
+                                                                      method: str) -> None:
     path = str(tmp_path / "empty.dedup")
     build_index(path, [])
     with open_index(path) as index:
@@ -406,7 +467,8 @@ def test_readme_ci_example_is_real_output(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_ids_added_out_of_order_give_the_same_findings(tmp_path: Path, name: str) -> None:
+def test_ids_added_out_of_order_give_the_same_findings(tmp_path: Path, name: str,
+                                                        method: str) -> None:
     """Handles no longer increase with ids, so first members of large buckets are found by
     comparing ids instead of handles."""
     from dedup.index import add_documents
@@ -424,7 +486,8 @@ def test_ids_added_out_of_order_give_the_same_findings(tmp_path: Path, name: str
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_batch_ids_sorting_first_lead_large_buckets(tmp_path: Path, name: str) -> None:
+def test_batch_ids_sorting_first_lead_large_buckets(tmp_path: Path, name: str,
+                                                     method: str) -> None:
     """Batch documents whose ids sort before the archive's are the first members of large
     buckets, which then pair them with every archived member (as a scan does)."""
     from dataclasses import replace
