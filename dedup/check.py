@@ -8,12 +8,15 @@ what those pairs need from the index:
   they give every band bucket a batch document is in, and the pairs a scan would take from
   it: all pairs of a bucket of up to ``lsh.max_bucket`` documents, and of a larger bucket
   only the pairs of its first member (smallest id). A pair that collides in at least
-  ``lsh.min_collisions`` buckets is a candidate, as in a scan.
+  ``lsh.min_collisions`` buckets is a candidate, as in a scan. A batch large against its
+  archive instead reads every archived signature and runs the scan's own candidate search
+  over both (:func:`candidate_pairs`: the same pairs, whichever costs less).
 * **Boilerplate** is judged over archive and batch together, as in a scan, but only for the
   sentences of the documents in candidate pairs: their carriers come from the index's
   sentence table, and the content-word stems of the (at most ``boilerplate.sample_docs``)
   carriers the rule samples from the index's stems, stored for this.
-* **Verification** is :func:`dedup.align.verify` on the documents as indexed.
+* **Verification** is :func:`dedup.align.verify` on the documents as indexed, run as a scan
+  runs it (:func:`dedup.pipeline.verify_rows`): documents prepared where they are verified.
 
 Pairs of two archived documents are not reported (the archive was checked when it was
 built). Batch documents whose id the index already holds are not compared: they are

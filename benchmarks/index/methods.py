@@ -1,0 +1,107 @@
+"""A check's two ways to its candidates, side by side: looking the batch's band keys up in
+the index, and scanning every archived signature with the batch.
+
+    python -m benchmarks.index.methods [--cases 1000/9000,4000/6000,100/90000,...] [--rounds 2]
+
+Each case ``B/A`` indexes the first ``A`` articles of the perf corpus (:mod:`benchmarks.perf.
+corpus`, the 10k one when ``A + B`` fits in it, else the 100k one; indexes are cached in
+``benchmarks/out/index-methods/``) and takes the ``B`` articles after them as the batch. In
+one process, the batch is signed once, then :func:`dedup.check.candidate_pairs` runs with
+``method="lookup"`` and ``method="scan"`` in alternating order, ``--rounds`` times each, on
+the CLI's default engine (a pool of every CPU), inside a read transaction as a check runs
+it. Both ways must give the same pairs, and are checked; what :func:`dedup.check.
+scan_is_cheaper` would choose is printed beside them.
+
+Times are the candidate step's alone: not reading the batch, signing it, verifying or the
+report (``dedup check`` end to end is timed in benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.perf.corpus import cached_corpus
+from dedup import compiled
+from dedup.check import candidate_pairs, scan_is_cheaper
+from dedup.config import Config
+from dedup.engines import Engine, make_engine
+from dedup.index import Session, Signed, build_index, open_index, sign_documents
+from dedup.io import read_corpus
+
+OUT = Path(__file__).resolve().parent.parent / "out" / "index-methods"
+CASES = "100/90000,1000/90000,10000/90000,1000/9000,4000/6000"
+
+
+def _lines(path: Path, start: int, end: int) -> list[str]:
+    with path.open(encoding="utf-8") as f:
+        return [line for k, line in enumerate(f) if start <= k < end]
+
+
+def _case(batch: int, archive: int) -> tuple[Path, Path]:
+    """The index of ``archive`` articles and the file of the ``batch`` after them."""
+    corpus = cached_corpus(10_000 if archive + batch <= 10_000 else 100_000)
+    OUT.mkdir(parents=True, exist_ok=True)
+    archive_file = OUT / f"archive-{archive}.jsonl"
+    batch_file = OUT / f"batch-{batch}-after-{archive}.jsonl"
+    index = OUT / f"archive-{archive}.dedup"
+    if not archive_file.exists():
+        archive_file.write_text("".join(_lines(corpus, 0, archive)), encoding="utf-8")
+    if not batch_file.exists():
+        batch_file.write_text("".join(_lines(corpus, archive, archive + batch)),
+                              encoding="utf-8")
+    if not index.exists():
+        started = time.perf_counter()
+        build_index(str(index), read_corpus([str(archive_file)]).documents,
+                    engine=make_engine())
+        print(f"built {index.name} in {time.perf_counter() - started:.1f} s", flush=True)
+    return index, batch_file
+
+
+def _finder(signatures: np.ndarray, ids: list[str], config: Config, engine: Engine,
+            method: str) -> Callable[[Session], list[tuple[int, int, bool]]]:
+    def find(session: Session) -> list[tuple[int, int, bool]]:
+        return candidate_pairs(session, signatures, ids, config, engine, method=method)
+    return find
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", default=CASES, help="BATCH/ARCHIVE, comma-separated")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    engine = make_engine()
+    print("| batch | archive | lookup | scan | pairs | auto chooses |")
+    print("|---:|---:|---|---|---:|---|")
+    for case in args.cases.split(","):
+        batch, archive = (int(x) for x in case.split("/"))
+        index_path, batch_file = _case(batch, archive)
+        docs = read_corpus([str(batch_file)]).documents
+        with compiled.using(True), open_index(str(index_path)) as index:
+            config = index.config
+            signed = [s for s in sign_documents(docs, config) if isinstance(s, Signed)]
+            signatures = np.stack([s.entry.signature for s in signed])
+            ids = [s.entry.doc.id for s in signed]
+            seconds: dict[str, list[float]] = {"lookup": [], "scan": []}
+            found: dict[str, list[tuple[int, int, bool]]] = {}
+            for _ in range(args.rounds):
+                for method, times in seconds.items():
+                    started = time.perf_counter()
+                    found[method] = index.transact(
+                        _finder(signatures, ids, config, engine, method), write=False)
+                    times.append(time.perf_counter() - started)
+            if found["lookup"] != found["scan"]:
+                raise SystemExit(f"{case}: the two ways found different pairs")
+            held = index.transact(lambda session: session.count(), write=False)
+            chosen = "scan" if scan_is_cheaper(len(signed), held) else "lookup"
+            print(f"| {batch:,} | {archive:,} | "
+                  + " | ".join(", ".join(f"{s:.2f} s" for s in seconds[m]) for m in seconds)
+                  + f" | {len(found['scan']):,} | {chosen} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
