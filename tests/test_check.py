@@ -516,3 +516,19 @@ def test_an_empty_batch_passes(files: tuple[Path, Path], tmp_path: Path) -> None
     data = json.loads(result.stdout)
     assert result.returncode == 0 and data["passed"] is True and data["pairs"] == []
     assert data["skipped"] == [{"id": "s1", "reason": "too short to compare (3 words, need 8)"}]
+
+
+def test_a_damaged_signature_is_one_line_when_scanning(tmp_path: Path) -> None:
+    import sqlite3
+
+    from dedup.index import IndexStoreError
+
+    path = str(tmp_path / "a.dedup")
+    build_index(path, archive_docs())
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE doc_data SET signature = x'0102' WHERE num = 3")
+    db.close()
+    with open_index(path) as index, forced("scan"), pytest.raises(
+            IndexStoreError, match=r"a\.dedup: index is damaged \(a signature is not 256 "
+                                   r"values\); rebuild it"):
+        check(index, batch_docs())
