@@ -392,9 +392,7 @@ def _scanned_pairs(session: Session, signatures: np.ndarray, batch_ids: Sequence
     row, other = np.where(archived, row, np.minimum(row, other)), np.where(
         archived, other, np.maximum(row, other))
     other[archived] = handles[other[archived] - batch]
-    codes = np.sort((row << np.int64(40)) | (archived.astype(np.int64) << np.int64(39)) | other)
-    mask39 = np.int64((1 << 39) - 1)
-    return [(int(c >> 40), int(c & mask39), bool((c >> 39) & 1)) for c in codes.tolist()]
+    return _triples(np.sort(_pair_codes(row, other, archived)))
 
 
 def _looked_up_pairs(
@@ -464,12 +462,24 @@ def _looked_up_pairs(
     lhs_all = np.concatenate(left)
     rhs_all = np.concatenate(right)
     arch_all = np.concatenate(archived_flag)
-    # One code per (row, other, archived); archived handles are shifted past batch rows.
-    codes = (lhs_all << np.int64(40)) | (arch_all.astype(np.int64) << np.int64(39)) | rhs_all
+    codes = _pair_codes(lhs_all, rhs_all, arch_all)
     found, counts = np.unique(codes, return_counts=True)
     kept = found[counts >= min_collisions]
+    return _triples(kept)
+
+
+def _pair_codes(rows: np.ndarray, others: np.ndarray, archived: np.ndarray) -> np.ndarray:
+    """One int64 code per ``(batch row, other, archived)``, ordered as the triples sort
+    (archived handles placed past batch rows)."""
+    codes: np.ndarray = ((rows << np.int64(40)) | (archived.astype(np.int64) << np.int64(39))
+                         | others)
+    return codes
+
+
+def _triples(codes: np.ndarray) -> list[tuple[int, int, bool]]:
+    """The ``(batch row, other, archived)`` triples of :func:`_pair_codes`' codes."""
     mask39 = np.int64((1 << 39) - 1)
-    return [(int(c >> 40), int(c & mask39), bool((c >> 39) & 1)) for c in kept.tolist()]
+    return [(int(c >> 40), int(c & mask39), bool((c >> 39) & 1)) for c in codes.tolist()]
 
 
 def _join(left_keys: np.ndarray, left_values: np.ndarray, right_keys: np.ndarray,
