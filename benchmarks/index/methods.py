@@ -69,16 +69,31 @@ def _finder(signatures: np.ndarray, ids: list[str], config: Config, engine: Engi
     return find
 
 
+def _cases(text: str) -> list[tuple[int, int]]:
+    """``B/A,B/A,...`` as (batch, archive) pairs of positive sizes."""
+    out = []
+    for case in text.split(","):
+        batch, _, archive = case.partition("/")
+        if not (batch.strip().isdigit() and archive.strip().isdigit()
+                and int(batch) > 0 and int(archive) > 0):
+            raise argparse.ArgumentTypeError(
+                f"'{case}' is not BATCH/ARCHIVE (two positive article counts, e.g. 1000/9000)")
+        out.append((int(batch), int(archive)))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", default=CASES, help="BATCH/ARCHIVE, comma-separated")
+    parser.add_argument("--cases", type=_cases, default=_cases(CASES),
+                        help="BATCH/ARCHIVE, comma-separated")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     engine = make_engine()
     print("| batch | archive | lookup | scan | pairs | auto chooses |")
     print("|---:|---:|---|---|---:|---|")
-    for case in args.cases.split(","):
-        batch, archive = (int(x) for x in case.split("/"))
+    for batch, archive in args.cases:
         index_path, batch_file = _case(batch, archive)
         docs = read_corpus([str(batch_file)]).documents
         with compiled.using(True), open_index(str(index_path)) as index:
@@ -95,7 +110,7 @@ def main() -> None:
                         _finder(signatures, ids, config, engine, method), write=False)
                     times.append(time.perf_counter() - started)
             if found["lookup"] != found["scan"]:
-                raise SystemExit(f"{case}: the two ways found different pairs")
+                raise SystemExit(f"{batch}/{archive}: the two ways found different pairs")
             held = index.transact(lambda session: session.count(), write=False)
             chosen = "scan" if scan_is_cheaper(len(signed), held) else "lookup"
             print(f"| {batch:,} | {archive:,} | "
