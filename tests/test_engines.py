@@ -15,7 +15,14 @@ from click.testing import CliRunner
 from benchmarks.perf.corpus import generate
 from dedup import Document, candidates, scan
 from dedup.cli import cli
-from dedup.engines import CHUNKS_PER_WORKER, Rows, SerialEngine, chunk_bounds, make_engine
+from dedup.engines import (
+    CHUNKS_PER_WORKER,
+    POOL_MIN_SECONDS,
+    Rows,
+    SerialEngine,
+    chunk_bounds,
+    make_engine,
+)
 from dedup.engines.local import ProcessEngine
 
 
@@ -44,7 +51,9 @@ def test_progress_reaches_the_total_with_a_pool(seed_docs: list[Document]) -> No
 
 def test_make_engine() -> None:
     assert isinstance(make_engine(1), SerialEngine)
-    assert isinstance(make_engine(2), ProcessEngine)
+    pool = make_engine(2)
+    assert isinstance(pool, ProcessEngine)
+    assert pool.min_seconds == POOL_MIN_SECONDS  # a small map stays in this process
     with pytest.raises(ValueError, match="at least 1"):
         make_engine(0)
 
@@ -70,6 +79,42 @@ def test_using_engine_sets_the_engine_of_every_scan_inside(seed_docs: list[Docum
         pooled = scan(seed_docs).to_dict()
     assert isinstance(current_engine(), SerialEngine)
     assert pooled == scan(seed_docs).to_dict()
+
+
+def _where(slow_from: int, items: Sequence[int]) -> list[tuple[int, int]]:
+    """Each item with the process that ran it; 2 ms an item from ``slow_from`` on."""
+    import os
+
+    time.sleep(0.002 * sum(1 for item in items if item >= slow_from))
+    return [(item, os.getpid()) for item in items]
+
+
+def test_a_pool_takes_a_map_only_when_its_work_is_worth_it() -> None:
+    import os
+
+    engine = ProcessEngine(2, min_items=1, min_seconds=0.5)
+    items = list(range(1000))
+    done: list[int] = []
+    # Quick items throughout: all of them here, progress reported to the end.
+    quick = engine.map(_where, len(items), items, done.append)
+    assert [item for item, _ in quick] == items
+    assert {pid for _, pid in quick} == {os.getpid()}
+    assert done[-1] == len(items) and done == sorted(done)
+    # Quick at first, slow later (2 s here in all): the probe hands the rest to the pool.
+    mixed = engine.map(_where, 300, items)
+    assert [item for item, _ in mixed] == items
+    assert {pid for item, pid in mixed if item >= 300} - {os.getpid()}
+    # Without min_seconds every map of enough items goes to the pool.
+    pooled = ProcessEngine(2, min_items=1).map(_where, len(items), items)
+    assert os.getpid() not in {pid for _, pid in pooled}
+
+
+def test_a_probed_map_is_the_serial_map() -> None:
+    engine = ProcessEngine(2, chunk_size=7, min_items=1, min_seconds=1e9)
+    items = list(range(500))
+    assert engine.map(_fail_on_second, None, items[3:]) == items[3:]
+    with pytest.raises(ValueError, match="kaputt"):
+        engine.map(_fail_on_second, None, items)
 
 
 def _fail_on_second(context: None, items: Sequence[int]) -> list[int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -55,18 +56,27 @@ class ProcessEngine:
     Fewer than ``min_items`` items run in the calling process: starting a pool and sending
     results back costs more than it saves for a handful of documents (and a single 50 MB
     document would be pickled back whole for nothing).
+
+    With ``min_seconds``, a map first runs small chunks here (:func:`_probe`) and stays
+    here when the work they measure leaves less than that for the rest: a pool pays more
+    than starting its processes (each learns the vocabulary again, its results are pickled
+    back, its memory is fresh), and below about three quarters of a second of work that was
+    more than the second process saved (:data:`dedup.engines.POOL_MIN_SECONDS`, the default
+    of :func:`dedup.engines.make_engine`). Which way a map runs never changes its results.
     """
 
     shares_tempdir = True
     #: Forked workers inherit the parent's shared mappings; spawned ones do not.
     shares_memory = "fork" in multiprocessing.get_all_start_methods()
 
-    def __init__(self, workers: int, chunk_size: int = 256, min_items: int = 32) -> None:
+    def __init__(self, workers: int, chunk_size: int = 256, min_items: int = 32,
+                 min_seconds: float = 0.0) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.workers = workers
         self.chunk_size = chunk_size
         self.min_items = min_items
+        self.min_seconds = min_seconds
 
     def map(self, fn: Callable[[C, Sequence[T]], list[R]], context: C, items: Sequence[T],
             progress: Callable[[int], None] | None = None, *,
@@ -76,10 +86,17 @@ class ProcessEngine:
             if progress:
                 progress(len(items))
             return serial
-        chunks = chunk_bounds(len(items), self.workers, self.chunk_size)
+        out: list[R] = []
+        first = 0
+        if self.min_seconds > 0:
+            first = _probe(fn, context, items, progress, out, self.min_seconds,
+                           chunk_bounds(len(items), self.workers, self.chunk_size)[0][1])
+            if first == len(items):
+                return out
+        chunks = [(start + first, end + first) for start, end in
+                  chunk_bounds(len(items) - first, self.workers, self.chunk_size)]
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
-        out: list[R] = []
         global _FN, _CONTEXT, _STOP
         previous = _FN, _CONTEXT, _STOP
         stop = ctx.RawValue("b", 0)
@@ -104,3 +121,43 @@ class ProcessEngine:
             gc.unfreeze()
             _FN, _CONTEXT, _STOP = previous
         return out
+
+
+#: A probe's chunks are this share of a map's items (at least one item each).
+PROBE_SHARE = 1 / 256
+#: Probing stops once it has taken this long: a large map then loses about half of it (the
+#: other core idles while this process probes), a small one has shown its size by then.
+PROBE_SECONDS = 0.05
+
+
+def _probe(fn: Callable[[C, Sequence[T]], list[R]], context: C, items: Sequence[T],
+           progress: Callable[[int], None] | None, out: list[R], min_seconds: float,
+           chunk_size: int) -> int:
+    """Run chunks of ``items`` here, results into ``out``, while the work left looks too
+    small for a pool: how many items ran (all of them, or where a pool should take over).
+
+    Small chunks first, until they have taken :data:`PROBE_SECONDS`; as soon as one's pace
+    says that the rest would take less than ``min_seconds`` here, chunks of ``chunk_size``
+    go on here, each judged again: items are not all alike (a scan verifies the pairs of
+    identical texts first, almost free), so a pace that grows hands the rest to a pool. The
+    pace is the last chunk's, not the mean: the first chunks are the slowest (a new word
+    costs the vocabulary several microseconds once)."""
+    size = max(1, min(chunk_size, int(len(items) * PROBE_SHARE)))
+    done = 0
+    spent = 0.0
+    here = False
+    while done < len(items) and (here or spent < PROBE_SECONDS):
+        began = time.perf_counter()
+        end = min(done + size, len(items))
+        out.extend(fn(context, items[done:end]))
+        took = time.perf_counter() - began
+        spent += took
+        small = took / (end - done) * (len(items) - end) < min_seconds
+        done = end
+        if progress:
+            progress(done)
+        if here and not small:
+            break
+        if small:
+            here, size = True, chunk_size
+    return done
