@@ -423,7 +423,8 @@ def _looked_up_pairs(
         archived_flag.append(np.full(len(lhs), is_archived))
 
     # Small buckets: every pair.
-    member_keys, member_nums = session.bucket_members(unique[small & (archive_count > 0)])
+    member_keys, member_nums = session.bucket_members(unique[small & (archive_count > 0)],
+                                                      most=max_bucket)
     in_small = small[inverse]
     lhs, rhs = _join(keys[in_small], owner[in_small], member_keys, member_nums)
     emit(lhs, rhs, True)

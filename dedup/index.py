@@ -74,6 +74,8 @@ _MAGIC = b"SQLite format 3\x00"
 _META_FIELDS = ("title", "source", "date", "url")
 # json_each() parameters are chunked so that one query's JSON stays a few MB.
 _CHUNK = 100_000
+# Rows of bucket members read as one text at most (about 30 bytes each).
+_MEMBER_ROWS = 1_000_000
 
 
 class IndexStoreError(DedupError):
@@ -291,8 +293,11 @@ class Session(ABC):
         ``cap`` may be reported as ``cap + 1`` (large buckets need not be counted)."""
 
     @abstractmethod
-    def bucket_members(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(key, num)`` rows: every document in each of the buckets ``keys``."""
+    def bucket_members(self, keys: np.ndarray, most: int | None = None,
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """``(key, num)`` rows: every document in each of the buckets ``keys``. ``most``, if
+        given, is the size no bucket among them exceeds (a store may then read them in
+        larger pieces)."""
 
     @abstractmethod
     def bucket_first(self, keys: np.ndarray) -> dict[int, tuple[str, int]]:
@@ -891,17 +896,30 @@ class _SQLiteSession(Session):
                "ON d.id = j.value")
         return {doc_id: num for doc_id, num in self._rows(sql, list(ids))}
 
-    def bucket_members(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        sql = ("SELECT b.key, b.doc FROM json_each(?1) j CROSS JOIN bands b ON b.key = j.value "
-               "UNION ALL "
-               "SELECT r.key, r.doc FROM json_each(?1) j CROSS JOIN bands_recent r "
-               "ON r.key = j.value")
-        # Streamed into arrays: a batch's buckets can hold millions of rows.
+    def bucket_members(self, keys: np.ndarray, most: int | None = None,
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        members = ("SELECT b.key, b.doc FROM json_each(?1) j CROSS JOIN bands b "
+                   "ON b.key = j.value UNION ALL "
+                   "SELECT r.key, r.doc FROM json_each(?1) j CROSS JOIN bands_recent r "
+                   "ON r.key = j.value")
+        wanted = distinct(keys).tolist()
         parts: list[np.ndarray] = []
-        for chunk in _chunks(distinct(keys).tolist()):
-            cursor = self.db.execute(sql, (json.dumps(list(chunk)),))
-            while rows := cursor.fetchmany(200_000):
-                parts.append(np.asarray(rows, dtype=np.int64))
+        if most is not None:
+            # Buckets of known bounds come back as one text of numbers a piece of keys, which
+            # numpy parses: a Python tuple a row was most of reading them (1,148,430 rows for
+            # 1,000 articles against 90,000: 1.0 s as tuples, 0.55 s so). The pieces stay
+            # far below SQLite's longest string.
+            sql = f"SELECT group_concat(m.key || ',' || m.doc) FROM ({members}) m"
+            for chunk in _chunks(wanted, max(1, _MEMBER_ROWS // max(most, 1))):
+                text = self.db.execute(sql, (json.dumps(list(chunk)),)).fetchone()[0]
+                if text:
+                    parts.append(np.fromstring(text, dtype=np.int64, sep=",").reshape(-1, 2))
+        else:
+            # Streamed into arrays: a batch's buckets can hold millions of rows.
+            for chunk in _chunks(wanted):
+                cursor = self.db.execute(members, (json.dumps(list(chunk)),))
+                while rows := cursor.fetchmany(200_000):
+                    parts.append(np.asarray(rows, dtype=np.int64))
         if not parts:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         table = np.concatenate(parts)

@@ -360,7 +360,8 @@ class _RedisSession(Session):
                 found[doc_id] = self._new_ids[doc_id]
         return found
 
-    def bucket_members(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def bucket_members(self, keys: np.ndarray, most: int | None = None,
+                       ) -> tuple[np.ndarray, np.ndarray]:
         wanted, values = self._bucket_values(keys)
         out_keys: list[np.ndarray] = []
         out_nums: list[np.ndarray] = []

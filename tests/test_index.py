@@ -138,6 +138,29 @@ def test_signing_a_batch_in_blocks_equals_preparing_each_document(kernels: bool)
     assert sum(isinstance(item, Skipped) for item in items) == 2
 
 
+def test_bucket_members_read_as_text_are_the_rows(index_path: Path) -> None:
+    # Buckets of bounded size come back from SQLite as one text of numbers: every row, the
+    # extreme 64-bit keys exactly, the same as reading the rows one by one.
+    with sqlite3.connect(index_path) as db:
+        db.executemany("INSERT INTO bands_recent VALUES (?, 1)", [(-(2**63),), (2**63 - 1,)])
+        keys = np.array([k for (k,) in db.execute("SELECT DISTINCT key FROM bands")]
+                        + [-(2**63), 2**63 - 1, 12345], dtype=np.int64)
+        largest = db.execute("SELECT max(n) FROM (SELECT count(*) AS n FROM bands "
+                             "GROUP BY key)").fetchone()[0]
+    db.close()
+    with open_index(str(index_path)) as index:
+        rows, text = index.transact(lambda s: (s.bucket_members(keys),
+                                               s.bucket_members(keys, most=largest + 1)),
+                                    write=False)
+
+    def table(found: tuple[np.ndarray, np.ndarray]) -> list[tuple[int, int]]:
+        return sorted(zip(found[0].tolist(), found[1].tolist()))
+
+    assert table(text) == table(rows)
+    assert {(-(2**63), 1), (2**63 - 1, 1)} <= set(table(text))
+    assert len(table(text)) > len(keys)
+
+
 def test_wal_journal_and_one_file(index_path: Path) -> None:
     db = sqlite3.connect(index_path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
