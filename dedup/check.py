@@ -346,12 +346,14 @@ def scan_is_cheaper(batch: int, archive: int) -> bool:
 
 #: Seconds per batch article of looking buckets up, and per (batch, archived) article pair
 #: (the chance collisions to fetch and join); seconds per article of scanning: fitted to
-#: both ways timed on the perf corpus, session 17 (benchmarks/README.md, "Index and
-#: check"): 100, 1,000 and 10,000 articles against 90,000 looked up in 0.21-0.23, 1.6-1.9
-#: and 12.1 s, scanned in 1.95-1.98, 2.2-2.35 and 2.4-2.9 s; 1,000 against 9,000 and 4,000
+#: both ways timed on the perf corpus (benchmarks/README.md, "Index and check"). Session
+#: 17: 100, 1,000 and 10,000 articles against 90,000 looked up in 0.21-0.23, 1.6-1.9 and
+#: 12.1 s, scanned in 1.95-1.98, 2.2-2.35 and 2.4-2.9 s; 1,000 against 9,000 and 4,000
 #: against 6,000 looked up in 0.61-0.72 and 1.5-1.9 s, scanned in 0.18-0.22 and 0.17 s.
+#: Session 18, the small buckets' members read as text: 1,000 against 90,000 looked up in
+#: 1.29-1.33 s, 10,000 in 10.4-10.7 s (the per-pair cost refitted from 1.2e-8).
 LOOKUP_PER_ARTICLE = 4.1e-4
-LOOKUP_PER_PAIR = 1.2e-8
+LOOKUP_PER_PAIR = 1.0e-8
 SCAN_PER_ARTICLE = 2.2e-5
 
 
