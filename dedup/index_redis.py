@@ -441,6 +441,32 @@ class _RedisSession(Session):
         return {n: np.frombuffer(v, dtype="<u8").astype(np.uint64)
                 for n, v in zip(wanted, self._hash_values("stems", wanted)) if v is not None}
 
+    def signatures(self) -> tuple[np.ndarray, list[str], np.ndarray]:
+        perms = self.index.config.lsh.num_perm
+        names = self._whole_hash("doc")
+        blobs = self._whole_hash("sig")
+        if names.keys() != blobs.keys():
+            raise IndexStoreError(f"{self.location}: index is damaged (a document without "
+                                  "its signature); rebuild it")
+        handles = np.array(sorted(int(name) for name in names), dtype=np.int64)
+        fields = [str(n).encode() for n in handles.tolist()]
+        if any(len(blobs[f]) != perms * 4 for f in fields):
+            raise IndexStoreError(f"{self.location}: index is damaged (a signature is not "
+                                  f"{perms} values); rebuild it")
+        data = b"".join(blobs[f] for f in fields)
+        matrix = np.frombuffer(data, dtype="<u4").astype(np.uint32).reshape(len(fields), perms)
+        return handles, [names[f].decode() for f in fields], matrix
+
+    def _whole_hash(self, name: str) -> dict[bytes, bytes]:
+        """Every field of the hash ``name`` (scanned a slice at a time), with this session's
+        pending writes on top."""
+        key = self.index.key(name)
+        found = dict(self.r.hscan_iter(key, count=10_000))
+        for field in self._hdel.get(key, ()):
+            found.pop(field, None)
+        found.update(self._hset.get(key, {}))
+        return found
+
     # writes
 
     def _put(self, hash_name: str, field: bytes, value: bytes | None) -> None:

@@ -30,9 +30,11 @@ from dedup.check import check
 from dedup.index import (
     AlreadyIndexed,
     Entry,
+    Index,
     IndexStoreError,
     SCHEMA_VERSION,
     ParameterMismatch,
+    Session,
     Signed,
     add_documents,
     band_keys,
@@ -53,7 +55,7 @@ from .index_helpers import (
     scan_pairs,
     write_jsonl,
 )
-from .test_check import CONFIGS
+from .test_check import CONFIGS, forced
 
 
 def _free_port() -> int:
@@ -114,6 +116,69 @@ def test_same_findings_as_sqlite_and_scan(url: str, tmp_path: Path, name: str) -
                                                                              config)
     assert from_redis.already_indexed == from_sqlite.already_indexed
     assert from_redis.indexed == from_sqlite.indexed
+
+
+def test_a_large_batch_scans_the_signatures_redis_holds(url: str, tmp_path: Path) -> None:
+    # A check may read every archived signature and search as a scan does instead of
+    # looking its buckets up: from Redis as from SQLite, after adds and a removal, the same
+    # signatures and the same findings either way.
+    archive, batch = archive_docs(), batch_docs()
+    local = str(tmp_path / "a.dedup")
+    for location in (url, local):
+        build_index(location, archive[:8])
+        with open_index(location) as index:
+            add_documents(index, archive[8:])
+            index.remove(["arch/05"])
+    with open_index(url) as shared, open_index(local) as sqlite:
+        held = [_signatures(index) for index in (shared, sqlite)]
+        by_id = [dict(zip(ids, matrix.tolist())) for _, ids, matrix in held]
+        assert by_id[0] == by_id[1]
+        handles, ids, _ = held[0]
+        assert "arch/05" not in ids and len(ids) == 12
+        assert handles.tolist() == sorted(handles.tolist())
+        for method in ("lookup", "scan"):
+            with forced(method):
+                assert check_pairs(check(shared, batch)) == check_pairs(check(sqlite, batch))
+
+
+def _signatures(index: Index) -> tuple[np.ndarray, list[str], np.ndarray]:
+    held = index.transact(lambda s: s.signatures(), write=False)
+    assert held is not None
+    return held
+
+
+def test_signatures_include_the_sessions_own_writes(url: str) -> None:
+    archive = archive_docs()
+    build_index(url, archive[:6])
+    entries = [s.entry for s in sign_documents(archive[6:9], Config()) if isinstance(s, Signed)]
+
+    def held_ids(session: Session) -> list[str]:
+        held = session.signatures()
+        assert held is not None
+        return held[1]
+
+    def add_then_read(session: Session) -> tuple[list[str], list[str]]:
+        session.add(entries)
+        added = held_ids(session)
+        session.remove([archive[0].id])
+        return added, held_ids(session)
+
+    with open_index(url) as index:
+        added, removed = index.transact(add_then_read, write=True)
+    ids = [e.doc.id for e in entries]
+    assert set(ids) <= set(added) and archive[0].id in added
+    assert set(ids) <= set(removed) and archive[0].id not in removed
+
+
+def test_a_damaged_redis_signature_is_one_line_when_scanning(url: str) -> None:
+    build_index(url, archive_docs())
+    client = redis.Redis.from_url(url.split("?")[0])
+    client.hset(f"{url.split('=')[-1]}:sig", "3", b"\x01\x02")
+    client.close()
+    with open_index(url) as index, forced("scan"), pytest.raises(
+            IndexStoreError, match=r"index is damaged \(a signature is not 256 values\); "
+                                   r"rebuild it"):
+        check(index, batch_docs())
 
 
 def test_ids_added_out_of_order_same_findings(url: str) -> None:
