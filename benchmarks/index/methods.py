@@ -2,6 +2,7 @@
 the index, and scanning every archived signature with the batch.
 
     python -m benchmarks.index.methods [--cases 1000/9000,4000/6000,100/90000,...] [--rounds 2]
+        [--redis redis://HOST:PORT/DB]
 
 Each case ``B/A`` indexes the first ``A`` articles of the perf corpus (:mod:`benchmarks.perf.
 corpus`, the 10k one when ``A + B`` fits in it, else the 100k one; indexes are cached in
@@ -11,6 +12,10 @@ one process, the batch is signed once, then :func:`dedup.check.candidate_pairs` 
 the CLI's default engine (a pool of every CPU), inside a read transaction as a check runs
 it. Both ways must give the same pairs, and are checked; what :func:`dedup.check.
 scan_is_cheaper` would choose is printed beside them.
+
+With ``--redis``, each archive is indexed in that Redis server (under the prefix
+``methods-A``, built once and kept there) and the two ways read it instead of the SQLite
+file.
 
 Times are the candidate step's alone: not reading the batch, signing it, verifying or the
 report (``dedup check`` end to end is timed in benchmarks/README.md).
@@ -30,7 +35,14 @@ from dedup import compiled
 from dedup.check import candidate_pairs, scan_is_cheaper
 from dedup.config import Config
 from dedup.engines import Engine, make_engine
-from dedup.index import Session, Signed, build_index, open_index, sign_documents
+from dedup.index import (
+    IndexStoreError,
+    Session,
+    Signed,
+    build_index,
+    open_index,
+    sign_documents,
+)
 from dedup.io import read_corpus
 
 OUT = Path(__file__).resolve().parent.parent / "out" / "index-methods"
@@ -42,8 +54,9 @@ def _lines(path: Path, start: int, end: int) -> list[str]:
         return [line for k, line in enumerate(f) if start <= k < end]
 
 
-def _case(batch: int, archive: int) -> tuple[Path, Path]:
-    """The index of ``archive`` articles and the file of the ``batch`` after them."""
+def _case(batch: int, archive: int, redis: str | None = None) -> tuple[str, Path]:
+    """The index of ``archive`` articles (a file, or in the Redis server at ``redis``) and
+    the file of the ``batch`` after them."""
     corpus = cached_corpus(10_000 if archive + batch <= 10_000 else 100_000)
     OUT.mkdir(parents=True, exist_ok=True)
     archive_file = OUT / f"archive-{archive}.jsonl"
@@ -54,12 +67,21 @@ def _case(batch: int, archive: int) -> tuple[Path, Path]:
     if not batch_file.exists():
         batch_file.write_text("".join(_lines(corpus, archive, archive + batch)),
                               encoding="utf-8")
-    if not index.exists():
-        started = time.perf_counter()
-        build_index(str(index), read_corpus([str(archive_file)]).documents,
-                    engine=make_engine())
-        print(f"built {index.name} in {time.perf_counter() - started:.1f} s", flush=True)
-    return index, batch_file
+    location = str(index) if redis is None else f"{redis}?prefix=methods-{archive}"
+    if redis is not None:
+        try:
+            with open_index(location) as opened:
+                if opened.info().documents == archive:
+                    return location, batch_file
+        except IndexStoreError:  # not built there yet (or not to the end)
+            pass
+    elif index.exists():
+        return location, batch_file
+    started = time.perf_counter()
+    build_index(location, read_corpus([str(archive_file)]).documents, engine=make_engine(),
+                force=redis is not None)
+    print(f"built {location} in {time.perf_counter() - started:.1f} s", flush=True)
+    return location, batch_file
 
 
 def _finder(signatures: np.ndarray, ids: list[str], config: Config, engine: Engine,
@@ -87,6 +109,8 @@ def main() -> None:
     parser.add_argument("--cases", type=_cases, default=_cases(CASES),
                         help="BATCH/ARCHIVE, comma-separated")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--redis", metavar="URL",
+                        help="index the archives in this Redis server instead of SQLite files")
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -94,9 +118,9 @@ def main() -> None:
     print("| batch | archive | lookup | scan | pairs | auto chooses |")
     print("|---:|---:|---|---|---:|---|")
     for batch, archive in args.cases:
-        index_path, batch_file = _case(batch, archive)
+        location, batch_file = _case(batch, archive, args.redis)
         docs = read_corpus([str(batch_file)]).documents
-        with compiled.using(True), open_index(str(index_path)) as index:
+        with compiled.using(True), open_index(location) as index:
             config = index.config
             signed = [s for s in sign_documents(docs, config) if isinstance(s, Signed)]
             signatures = np.stack([s.entry.signature for s in signed])
