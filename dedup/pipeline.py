@@ -473,8 +473,13 @@ def verify_rows(documents: Sequence[Document], marks: SentenceMarks, config: Con
     are verified (their boilerplate marked from ``marks``), so that only matches come back
     from an engine's workers; pairs of one group of documents one after another
     (:func:`verification_order`) prepare each document about once."""
-    return engine.map(_verify_chunk, (documents, marks, config, uuid.uuid4().hex), pairs,
-                      progress, narrow=_verify_part)
+    try:
+        return engine.map(_verify_chunk, (documents, marks, config, uuid.uuid4().hex), pairs,
+                          progress, narrow=_verify_part)
+    finally:
+        # What this process prepared (a serial run, or a pool's first chunks) is not
+        # wanted again: the next verifying has a token of its own.
+        _caches.cache = None
 
 
 @contextmanager
