@@ -114,11 +114,18 @@ def main() -> None:
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    try:
+        _run(args.cases, args.rounds, args.redis)
+    except IndexStoreError as error:  # e.g. no Redis server at --redis
+        parser.exit(1, f"error: {error}\n")
+
+
+def _run(cases: list[tuple[int, int]], rounds: int, redis: str | None) -> None:
     engine = make_engine()
     print("| batch | archive | lookup | scan | pairs | auto chooses |")
     print("|---:|---:|---|---|---:|---|")
-    for batch, archive in args.cases:
-        location, batch_file = _case(batch, archive, args.redis)
+    for batch, archive in cases:
+        location, batch_file = _case(batch, archive, redis)
         docs = read_corpus([str(batch_file)]).documents
         with compiled.using(True), open_index(location) as index:
             config = index.config
@@ -127,7 +134,7 @@ def main() -> None:
             ids = [s.entry.doc.id for s in signed]
             seconds: dict[str, list[float]] = {"lookup": [], "scan": []}
             found: dict[str, list[tuple[int, int, bool]]] = {}
-            for _ in range(args.rounds):
+            for _ in range(rounds):
                 for method, times in seconds.items():
                     started = time.perf_counter()
                     found[method] = index.transact(
