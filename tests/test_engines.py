@@ -92,16 +92,17 @@ def _where(slow_from: int, items: Sequence[int]) -> list[tuple[int, int]]:
 def test_a_pool_takes_a_map_only_when_its_work_is_worth_it() -> None:
     import os
 
-    engine = ProcessEngine(2, min_items=1, min_seconds=0.5)
     items = list(range(1000))
     done: list[int] = []
-    # Quick items throughout: all of them here, progress reported to the end.
-    quick = engine.map(_where, len(items), items, done.append)
+    # Quick items throughout: all of them here, progress reported to the end (a bound far
+    # above their pace, so that a busy machine pausing this process cannot hand them over).
+    quick = ProcessEngine(2, min_items=1, min_seconds=60.0).map(_where, len(items), items,
+                                                                done.append)
     assert [item for item, _ in quick] == items
     assert {pid for _, pid in quick} == {os.getpid()}
     assert done[-1] == len(items) and done == sorted(done)
-    # Quick at first, slow later (2 s here in all): the probe hands the rest to the pool.
-    mixed = engine.map(_where, 300, items)
+    # Quick at first, slow later (1.4 s here in all): the probe hands the rest to the pool.
+    mixed = ProcessEngine(2, min_items=1, min_seconds=0.5).map(_where, 300, items)
     assert [item for item, _ in mixed] == items
     assert {pid for item, pid in mixed if item >= 300} - {os.getpid()}
     # Without min_seconds every map of enough items goes to the pool.
