@@ -36,11 +36,17 @@ CHUNKS_PER_WORKER = 32
 POOL_MIN_SECONDS = 0.75
 
 
+def chunk_length(count: int, workers: int, chunk_size: int) -> int:
+    """Items a chunk of ``count`` holds: at most ``chunk_size``, and few enough for at least
+    :data:`CHUNKS_PER_WORKER` chunks a worker (when there are that many items) so that none
+    idles long at the end."""
+    return max(1, min(chunk_size, count // (max(workers, 1) * CHUNKS_PER_WORKER)))
+
+
 def chunk_bounds(count: int, workers: int, chunk_size: int) -> list[tuple[int, int]]:
-    """``[start, end)`` of consecutive chunks of ``count`` items: at most ``chunk_size``
-    items each, and at least :data:`CHUNKS_PER_WORKER` chunks a worker (when there are that
-    many items) so that none idles long at the end."""
-    size = max(1, min(chunk_size, count // (max(workers, 1) * CHUNKS_PER_WORKER)))
+    """``[start, end)`` of consecutive chunks of ``count`` items, each of
+    :func:`chunk_length` (the last may be shorter)."""
+    size = chunk_length(count, workers, chunk_size)
     return [(start, min(start + size, count)) for start in range(0, count, size)]
 
 

@@ -2,7 +2,7 @@
 """The pipeline's chunked stages on a dask.distributed cluster (``pip install dedup[dask]``).
 
 The same chunk functions as the local engines run as dask tasks, a few chunks a worker
-(:func:`dedup.engines.chunk_bounds`). Where a map says what part of its context a chunk
+(:func:`dedup.engines.chunk_length`). Where a map says what part of its context a chunk
 needs (``narrow``), each task is sent only that part: the documents of the blocks it signs
 or of the pairs it verifies, the columns of the bands it counts, the stems of the sentences
 it judges. The client reads them (from a :class:`dedup.store.DocumentStore`, from disk) as
@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from . import Narrow, chunk_bounds
+from . import Narrow, chunk_length
 
 C = TypeVar("C")
 T = TypeVar("T")
@@ -128,7 +128,7 @@ class DaskEngine:
         import dask
 
         threads = self.threads()
-        size = chunk_bounds(len(items), threads, self.chunk_size)[0][1]  # the first chunk's
+        size = chunk_length(len(items), threads, self.chunk_size)
         if narrow is None:
             shared = self.client.scatter((context, items), broadcast=True)
 

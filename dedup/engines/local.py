@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from ..pools import ending_pool
-from . import Narrow, chunk_bounds
+from . import Narrow, chunk_bounds, chunk_length
 
 C = TypeVar("C")
 T = TypeVar("T")
@@ -90,7 +90,7 @@ class ProcessEngine:
         first = 0
         if self.min_seconds > 0:
             first = _probe(fn, context, items, progress, out, self.min_seconds,
-                           chunk_bounds(len(items), self.workers, self.chunk_size)[0][1])
+                           chunk_length(len(items), self.workers, self.chunk_size))
             if first == len(items):
                 return out
         chunks = [(start + first, end + first) for start, end in
