@@ -183,6 +183,45 @@ def is_boilerplate(
     return _median_jaccard(values[rest], owners[rest], len(sampled)) < config.max_relatedness
 
 
+def judge_many(sentences: Sequence[tuple[Sequence[T], np.ndarray]],
+               stems_of: Callable[[T], np.ndarray], config: BoilerplateConfig) -> list[bool]:
+    """:func:`is_boilerplate` of each ``(carriers, own)`` of ``sentences``, with the same
+    ``stems_of`` and ``config``: with the compiled kernels, for all of them in one call
+    (each carrier's stems fetched once). One at a time, a sentence cost about 100 us of
+    numpy calls on a dozen small arrays: 0.47 s of a 100k scan, in one process while the
+    other core waited, and 7 s at a million articles."""
+    if not compiled.enabled():
+        return [is_boilerplate(carriers, own, stems_of, config) for carriers, own in sentences]
+    from .kernels import median_jaccards  # numba: for the commands that judge boilerplate
+
+    where: dict[T, int] = {}
+    picks: list[int] = []
+    pick_bounds = [0]
+    for carriers, _ in sentences:
+        picks += [where.setdefault(d, len(where)) for d in sampled_carriers(carriers, config)]
+        pick_bounds.append(len(picks))
+    sets = [stems_of(d) for d in where]
+    owns = [own for _, own in sentences]
+    medians = median_jaccards(_joined(sets), _bounds(sets), np.asarray(picks, dtype=np.int64),
+                              np.asarray(pick_bounds, dtype=np.int64), _joined(owns),
+                              _bounds(owns))
+    # NaN (fewer than two carriers looked at) is not below anything: not boilerplate.
+    verdicts: list[bool] = (medians < config.max_relatedness).tolist()
+    return verdicts
+
+
+def _joined(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    return (np.concatenate(arrays).astype(np.uint64, copy=False) if arrays
+            else np.zeros(0, dtype=np.uint64))
+
+
+def _bounds(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    bounds = np.zeros(len(arrays) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays)),
+              out=bounds[1:])
+    return bounds
+
+
 @dataclass(frozen=True)
 class Frequent:
     """A sentence carried by at least ``min_docs`` documents."""
@@ -300,8 +339,8 @@ def judge_sentences(
 ) -> frozenset[int]:
     """Keys of the frequent sentences that are boilerplate (:func:`is_boilerplate` on each);
     ``own_of(sentence)`` gives its content stems, ``stems_of(row)`` a carrier's."""
-    return frozenset(f.key for f in frequent
-                     if is_boilerplate(f.carriers, own_of(f), stems_of, config))
+    verdicts = judge_many([(f.carriers, own_of(f)) for f in frequent], stems_of, config)
+    return frozenset(f.key for f, boiler in zip(frequent, verdicts) if boiler)
 
 
 def documents_to_profile(frequent: Sequence[Frequent], config: BoilerplateConfig) -> list[int]:

@@ -40,7 +40,7 @@ import numpy as np
 from . import candidates, compiled
 from .arrays import distinct
 from .batch import document_features
-from .boilerplate import NO_KEY, SentenceProfile, is_boilerplate, sampled_carriers
+from .boilerplate import NO_KEY, SentenceProfile, judge_many, sampled_carriers
 from .config import Config
 from .engines import Engine, SerialEngine
 from .index import (
@@ -552,9 +552,9 @@ class _Boilerplate:
             raise IndexStoreError(f"{self.session.location}: index is damaged (no stems for "
                                   f"'{lost[0]}'); rebuild it")
         own = _own_stems(carriers, profiles)
-        for key, ids in carriers.items():
-            self.verdicts[key] = is_boilerplate(ids, own[key], self.stems.__getitem__,
-                                                config.boilerplate)
+        judged = judge_many([(ids, own[key]) for key, ids in carriers.items()],
+                            self.stems.__getitem__, config.boilerplate)
+        self.verdicts.update(zip(carriers, judged))
         verdicts = self.verdicts
         return [np.fromiter((verdicts.get(k, False) for k in profile.keys.tolist()),
                             dtype=bool, count=len(profile.keys)) for profile in profiles]

@@ -575,6 +575,76 @@ def run_hashes(hashes: np.ndarray, first: np.ndarray, last: np.ndarray, base: np
 
 
 @_kernel()
+def median_jaccards(values: np.ndarray, bounds: np.ndarray, picks: np.ndarray,
+                    pick_bounds: np.ndarray, own: np.ndarray, own_bounds: np.ndarray,
+                    ) -> np.ndarray:  # pragma: no cover - compiled
+    """For each group ``g``: the median Jaccard of every two of the sets ``picks[
+    pick_bounds[g]:pick_bounds[g + 1]]`` (set ``p`` holds ``values[bounds[p]:bounds[p +
+    1]]``), each without the values ``own[own_bounds[g]:own_bounds[g + 1]]``; NaN for a
+    group of fewer than two sets (see :func:`dedup.boilerplate.median_jaccard`). A value
+    twice in a set counts once; a pair of empty sets scores 0."""
+    groups = len(pick_bounds) - 1
+    out = np.empty(groups, dtype=np.float64)
+    ordered = values.copy()
+    longest = 0
+    for p in range(len(bounds) - 1):
+        ordered[bounds[p] : bounds[p + 1]].sort()
+        longest = max(longest, bounds[p + 1] - bounds[p])
+    most = 0
+    for g in range(groups):
+        most = max(most, pick_bounds[g + 1] - pick_bounds[g])
+    rest = np.empty((most, longest), dtype=np.uint64)
+    sizes = np.empty(most, dtype=np.int64)
+    scores = np.empty(most * (most - 1) // 2, dtype=np.float64)
+    for g in range(groups):
+        count = pick_bounds[g + 1] - pick_bounds[g]
+        mine = np.sort(own[own_bounds[g] : own_bounds[g + 1]])
+        for j in range(count):
+            p = picks[pick_bounds[g] + j]
+            o = 0
+            m = 0
+            for i in range(bounds[p], bounds[p + 1]):
+                v = ordered[i]
+                if m and rest[j, m - 1] == v:
+                    continue
+                while o < len(mine) and mine[o] < v:
+                    o += 1
+                if o < len(mine) and mine[o] == v:
+                    continue
+                rest[j, m] = v
+                m += 1
+            sizes[j] = m
+        pairs = 0
+        for j in range(count):
+            for k in range(j + 1, count):
+                both = 0
+                x = 0
+                y = 0
+                while x < sizes[j] and y < sizes[k]:
+                    a = rest[j, x]
+                    b = rest[k, y]
+                    if a == b:
+                        both += 1
+                        x += 1
+                        y += 1
+                    elif a < b:
+                        x += 1
+                    else:
+                        y += 1
+                union = sizes[j] + sizes[k] - both
+                scores[pairs] = both / union if union > 0 else 0.0
+                pairs += 1
+        if pairs == 0:
+            out[g] = np.nan
+            continue
+        ranked = np.sort(scores[:pairs])
+        middle = pairs // 2
+        out[g] = (ranked[middle] if pairs % 2
+                  else (ranked[middle - 1] + ranked[middle]) / 2)
+    return out
+
+
+@_kernel()
 def maybe_often(codes: np.ndarray, min_count: int, bits: int, positions: bool,
                 ignore: int) -> np.ndarray:  # pragma: no cover - compiled
     """The codes other than ``ignore`` whose slot, of ``2**bits`` (a multiplicative hash of
@@ -732,6 +802,8 @@ def warm() -> None:
     packed = pack_codes(one, 2)
     unpack_codes(*packed, 2, 0, 2)
     run_hashes(keys, zero, one, np.uint64(3))
+    median_jaccards(keys, np.array([0, 1, 2], dtype=np.int64), np.array([0, 1], dtype=np.int64),
+                    np.array([0, 2], dtype=np.int64), keys, np.array([0, 1], dtype=np.int64))
     utf8_points(np.zeros(1, dtype=np.uint8), 1)
     for origins in (False, True):
         plain_fold(points, np.array([4], dtype=np.int64), lengths, lengths, points, codes,

@@ -339,6 +339,51 @@ def test_boilerplate_rule_is_the_median_of_jaccards_without_the_sentence(
     assert found == (median < config.max_relatedness)
 
 
+# Sets in any order, with values twice, empty ones and 64-bit extremes: what the kernel
+# must read as the numpy rule does.
+loose_stem_sets = st.lists(st.sampled_from([0, 1, 2, 3, 5, 8, 13, 2**63, 2**64 - 1]),
+                           max_size=10).map(lambda v: np.asarray(v, dtype=np.uint64))
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.lists(st.integers(0, 15), max_size=16, unique=True),
+                          loose_stem_sets), max_size=6),
+       st.lists(loose_stem_sets, min_size=16, max_size=16),
+       st.integers(1, 5), st.integers(2, 13))
+def test_judging_many_sentences_at_once_is_judging_each(
+        sentences: list[tuple[list[int], np.ndarray]], stems: list[np.ndarray],
+        min_docs: int, sample_docs: int) -> None:
+    from dedup.boilerplate import is_boilerplate, judge_many
+    from dedup.config import BoilerplateConfig
+
+    config = BoilerplateConfig(min_docs=min_docs, sample_docs=sample_docs)
+    judged = [(sorted(carriers), own) for carriers, own in sentences]
+    each = [is_boilerplate(carriers, own, stems.__getitem__, config)
+            for carriers, own in judged]
+    for on in (True, False):
+        with compiled.using(on):
+            assert judge_many(judged, stems.__getitem__, config) == each
+
+
+def test_judging_many_fetches_each_carrier_once() -> None:
+    from dedup.boilerplate import judge_many
+    from dedup.config import BoilerplateConfig
+
+    fetched: list[int] = []
+
+    def stems_of(row: int) -> np.ndarray:
+        fetched.append(row)
+        return np.arange(row, row + 20, dtype=np.uint64)
+
+    config = BoilerplateConfig()
+    sentences = [(list(range(8)), np.zeros(0, dtype=np.uint64)),
+                 (list(range(4, 12)), np.arange(5, dtype=np.uint64))]
+    with compiled.using(True):
+        verdicts = judge_many(sentences, stems_of, config)
+    assert sorted(fetched) == list(range(12))
+    assert verdicts == [False, False]  # neighbours share most of their stems
+
+
 keys64 = st.lists(st.sampled_from([0, 1, 2, 5, 2**63, 2**64 - 1]), max_size=10)
 
 
