@@ -61,6 +61,26 @@ def test_reports_write_a_lone_surrogate_as_utf8_can(tmp_path: Path) -> None:
         "duplicate"
 
 
+def test_a_report_reaches_stdout_in_few_large_writes(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from dedup import output
+
+    monkeypatch.setattr(output, "_ECHO_CHARS", 100)
+    pieces = [f"{n:03d}-" * (1 + n % 7) for n in range(200)]
+    written: list[str] = []
+    real_echo = output.click.echo
+
+    def echo(message: str, nl: bool = True) -> None:
+        written.append(message)
+        real_echo(message, nl=nl)
+
+    monkeypatch.setattr(output.click, "echo", echo)
+    output.write(None, iter(pieces), json_text=True)
+    assert capsys.readouterr().out == "".join(pieces)
+    assert len(written) < len(pieces) // 3
+    assert all(100 <= len(w) < 100 + 4 * 7 for w in written[:-1])
+
+
 def test_scan_seeds_text_report() -> None:
     result = run(["scan", str(SEEDS)])
     assert result.returncode == 0, result.stderr
