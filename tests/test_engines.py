@@ -43,6 +43,75 @@ def test_process_pool_report_is_identical_to_one_process(
     assert serial["pairs"], "the corpus must contain copies for this test to mean anything"
 
 
+def test_a_scan_learning_boilerplate_aside_is_the_scan_without(
+        mixed_docs: list[Document], monkeypatch: pytest.MonkeyPatch) -> None:
+    from dedup import pipeline
+
+    monkeypatch.setattr(candidates, "SPILL_MIN_DOCUMENTS", 0)
+    monkeypatch.setattr(pipeline, "ASIDE_MIN_DOCUMENTS", 1)
+    engine = ProcessEngine(2, chunk_size=7, min_items=1)
+    started = []
+    real_aside = engine.aside
+
+    def aside(*args: Any) -> Any:
+        started.append(args[0].__name__)
+        return real_aside(*args)
+
+    monkeypatch.setattr(engine, "aside", aside)
+    # A stock line under unrelated leads: boilerplate to learn.
+    note = ("Der Volltext dieses auf Agenturmeldungen basierenden Artikels steht aus "
+            "rechtlichen Gründen nicht mehr zur Verfügung.")
+    leads = [d.text.split(". ")[0] for d in mixed_docs[3:9]]
+    docs = [*mixed_docs, *(Document(f"stub{i}", f"{lead}. {note}")
+                           for i, lead in enumerate(leads))]
+    calls: list[tuple[str, int, int]] = []
+    pooled = scan(docs, engine=engine, progress=lambda *call: calls.append(call))
+    serial = scan(docs, engine=SerialEngine())
+    assert started == ["_learn_boilerplate"]
+    assert pooled.to_dict() == serial.to_dict()
+    assert serial.stats["boilerplate_words"] > 0, "the corpus must hold boilerplate"
+    # Boilerplate is waited for once candidates are found, and said so.
+    stages = list(dict.fromkeys(stage for stage, _, _ in calls))
+    assert stages == ["signing", "candidates", "boilerplate", "verifying"]
+    assert calls[calls.index(("boilerplate", 0, 0)) + 1] == ("boilerplate", 1, 1)
+
+
+def _fail(message: str) -> None:
+    from dedup.errors import InputError
+
+    raise InputError(message)
+
+
+def test_an_aside_gives_what_its_function_returns_or_raises() -> None:
+    import os
+
+    engine = ProcessEngine(2)
+    aside = engine.aside(sum, [1, 2, 3])
+    assert aside is not None and aside.result() == 6
+    aside.close()
+    from dedup.errors import InputError
+
+    failing = engine.aside(_fail, "batch.jsonl:3: no field 'text'")
+    assert failing is not None
+    with pytest.raises(InputError, match="^batch.jsonl:3: no field 'text'$"):
+        failing.result()
+    failing.close()
+    gone = engine.aside(os._exit, 3)
+    assert gone is not None
+    with pytest.raises(RuntimeError, match="exit code 3"):
+        gone.result()
+    gone.close()
+
+
+def test_an_aside_closed_before_its_end_is_ended() -> None:
+    aside = ProcessEngine(2).aside(time.sleep, 60)
+    assert aside is not None
+    began = time.monotonic()
+    aside.close()
+    assert time.monotonic() - began < 10
+    assert not aside._process.is_alive()
+
+
 def test_progress_reaches_the_total_with_a_pool(seed_docs: list[Document]) -> None:
     calls: list[tuple[str, int, int]] = []
     scan(seed_docs, progress=lambda *a: calls.append(a), engine=ProcessEngine(2, chunk_size=1, min_items=1))

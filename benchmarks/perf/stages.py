@@ -6,6 +6,10 @@ Runs in a child process what ``dedup scan CORPUS --format json`` runs (read the 
 a document store, :func:`dedup.scan` on the CLI's default engine, write the JSON report to
 ``/dev/null``) and times each stage from the scan's own progress calls (reading, signing,
 boilerplate, candidates, verifying; "cluster and report" is what follows the last call).
+From 10,000 articles on a local pool, boilerplate is learned in a process of its own while
+the pool finds candidates: its stage is then only the wait for it once they are found, and
+its CPU seconds land in the stage during which its process is found ended (candidates,
+where the pool's workers start after it has).
 Meanwhile a sampler reads ``/proc`` every ``--interval`` seconds for the process and its
 workers: the largest resident set (what the 6 GB target is about; a forked worker counts
 the parent's pages it shares), the proportional set size of all of them together (PSS:

@@ -15,7 +15,7 @@ import gc
 import multiprocessing
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ..pools import ending_pool
 from . import Narrow, chunk_bounds, chunk_length
@@ -121,6 +121,67 @@ class ProcessEngine:
             gc.unfreeze()
             _FN, _CONTEXT, _STOP = previous
         return out
+
+
+    def aside(self, fn: Callable[..., R], *args: Any) -> Aside[R] | None:
+        """``fn(*args)`` started in a process of its own beside this one (:class:`Aside`),
+        or None where processes are not forked: work of one core that need not wait for
+        the map running meanwhile, whose pool keeps the other cores busy."""
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        return Aside(fn, *args)
+
+
+class Aside(Generic[R]):
+    """``fn(*args)`` running in a forked process: it sees this process's memory as it was
+    at the fork (copy on write) and sends back only its result, which :meth:`result`
+    waits for; an exception it raises is raised there. :meth:`close` ends the process if
+    it still runs (when the caller failed meanwhile)."""
+
+    def __init__(self, fn: Callable[..., R], *args: Any) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self._results, sending = ctx.Pipe(duplex=False)
+        self._process = ctx.Process(target=_aside, args=(sending, fn, args), daemon=True)
+        # As for a pool's workers: a collection in the child would copy what it visits.
+        gc.freeze()
+        try:
+            self._process.start()
+        finally:
+            gc.unfreeze()
+        sending.close()
+
+    def result(self) -> R:
+        """What ``fn`` returned (waiting for it), or what it raised, raised here."""
+        try:
+            ok, value = self._results.recv()
+        except EOFError:
+            self._process.join()
+            raise RuntimeError(f"a worker process ended without its result (exit code "
+                               f"{self._process.exitcode})") from None
+        self._process.join()
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._results.close()
+
+
+def _aside(sending: Any, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """The body of an :class:`Aside`'s process: ``fn(*args)`` or its exception, sent."""
+    try:
+        outcome: tuple[bool, Any] = (True, fn(*args))
+    except BaseException as exc:  # noqa: BLE001 - raised again in the parent
+        outcome = (False, exc)
+    try:
+        sending.send(outcome)
+    except Exception as exc:  # an exception or a result that does not pickle
+        sending.send((False, RuntimeError(f"a worker process could not send back "
+                                          f"{type(outcome[1]).__name__}: {exc}")))
+    sending.close()
 
 
 #: A probe's chunks are this share of a map's items (at least one item each).
