@@ -747,6 +747,8 @@ MIXED = (
     + json.dumps({"id": "c", "text": "x" * 300, "source": "dpa", "url": "u"}) + "\n"
     + json.dumps({"id": "d", "text": "é\u0301 Emoji \U0001f600 and \\ backslashes"},
                  ensure_ascii=False) + "\n"
+    + json.dumps({"id": 8.0, "text": "a number as id"}) + "\n"
+    + json.dumps({"id": "f", "text": "metadata null", "title": None, "url": "v"}) + "\n"
     + json.dumps({"id": "e", "text": "last line, no line break"})
 )
 
@@ -759,8 +761,9 @@ def test_parallel_reading_gives_what_reading_in_one_process_gives(
     serial, parallel = _read_both([str(path), str(folder)])
     assert _everything(parallel) == _everything(serial)
     origins = {d.id: d.origin for d in parallel.documents}
-    assert (origins["a"], origins["7"], origins["e"]) == (f"{path}:1", f"{path}:4", f"{path}:8")
-    assert len(parallel.documents) == 6 and len(parallel.skipped) == 1
+    assert (origins["a"], origins["7"], origins["e"]) == (f"{path}:1", f"{path}:4",
+                                                           f"{path}:10")
+    assert len(parallel.documents) == 8 and len(parallel.skipped) == 1
 
 
 @settings(deadline=None, max_examples=25)
@@ -799,6 +802,9 @@ def test_parallel_reading_of_any_lines_and_ranges(rows: list[tuple[str, str]], s
     b'["not", "an", "object"]\n',
     b'{"id": "a", "text": "the first id again"}\n',
     b'{"id": "a", "text": "  "}\n',  # skipped (empty), but its id is the first's
+    b'{"id": "x", "text": "a text", "date": 20240102}\n',  # metadata not a string
+    b'{"id": "", "text": "an empty id"}\n',
+    b'{"id": "x", "text": ["not", "a", "string"]}\n',
 ])
 @pytest.mark.parametrize("where", [0, 3, 7])
 def test_parallel_reading_raises_the_first_error_as_one_process_does(
