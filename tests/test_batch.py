@@ -131,6 +131,25 @@ def test_folds_of_many_texts_are_plain_fold_of_each(given: list[str]) -> None:
         at += len(m[0]) + 1
 
 
+def test_folds_longer_than_their_texts_are_folded_again_into_more_room() -> None:
+    # "ß" and "½" fold to two and three characters: far more than the room a fold starts
+    # with (a sixteenth over the texts' own), so the kernel runs out of it and starts over.
+    given = ["Straße " * 50, "\u00bd" * 300, "kurz", "Ma\u00dfe \U0001f600", "\u00bd\u00df"]
+    folds = plain_fold_points(given, origins=True)
+    marked = [plain_fold_marked(text) for text in given]
+    assert folds.plain.tolist() == [True, True, True, False, True]
+    plain = [(text, m) for text, m in zip(given, marked) if m is not None]
+    assert folds.points.tolist() == [ord(c) for c in "".join(m[0] + "\x00" for _, m in plain)]
+    assert len(folds.points) > 1.5 * sum(map(len, given))
+    assert folds.origin is not None
+    at = 0
+    for text, m in plain:
+        want = fold_origins(len(text), m[1])
+        expected = np.arange(len(text)) if want is None else want
+        assert folds.origin[at : at + len(m[0]) + 1].tolist() == [*expected.tolist(), -1]
+        at += len(m[0]) + 1
+
+
 def test_folding_rejects_what_plain_fold_rejects() -> None:
     given = ["Ende-\nWort", "Ende-  \n Wort", "a - b", "Text-", "x &amp; y", "a & b; c",
              "a & b", "<p>", "a\rb", "Stra\u00dfe \ufb01", "\U0001f600", "", "a\x00b.",
