@@ -690,53 +690,81 @@ def maybe_often(codes: np.ndarray, min_count: int, bits: int, positions: bool,
 @_kernel()
 def pack_codes(codes: np.ndarray, block: int,
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    """:func:`dedup.candidates.pack_codes` in one pass, into room for the longest bytes (ten
-    a code; only what is written is touched)."""
+    """:func:`dedup.candidates.pack_codes` in one pass over each block (its widest gap, then
+    its gaps)."""
     n = len(codes)
     blocks = (n + block - 1) // block
     fence = np.empty(blocks, dtype=np.int64)
     offsets = np.empty(blocks + 1, dtype=np.int64)
-    data = np.empty(10 * n, dtype=np.uint8)
+    words = np.zeros(n + blocks, dtype=np.uint64)  # a gap takes at most a word
     at = 0
     for b in range(blocks):
         first = b * block
+        last = min(first + block, n)
         fence[b] = codes[first]
-        offsets[b] = at
-        previous = codes[first]
-        for i in range(first, min(first + block, n)):
-            gap = np.uint64(codes[i] - previous)
-            previous = codes[i]
-            while gap >= 128:
-                data[at] = np.uint8((gap & np.uint64(127)) | np.uint64(128))
-                at += 1
-                gap >>= np.uint64(7)
-            data[at] = np.uint8(gap)
-            at += 1
-    offsets[blocks] = at
-    return data[:at], fence, offsets
+        offsets[b] = 8 * at
+        widest = np.uint64(0)
+        for i in range(first + 1, last):
+            widest |= np.uint64(codes[i] - codes[i - 1])
+        width = 0
+        while widest:
+            width += 1
+            widest >>= np.uint64(1)
+        words[at] = np.uint64(width) | (np.uint64(last - first) << np.uint64(8))
+        at += 1
+        bit = 0
+        for i in range(first + 1, last):
+            gap = np.uint64(codes[i] - codes[i - 1])
+            w = at + (bit >> 6)
+            shift = bit & 63
+            words[w] |= gap << np.uint64(shift)
+            if shift + width > 64:
+                words[w + 1] |= gap >> np.uint64(64 - shift)
+            bit += width
+        at += (bit + 63) >> 6
+    offsets[blocks] = 8 * at
+    return words[:at].view(np.uint8), fence, offsets
 
 
 @_kernel()
-def unpack_codes(data: np.ndarray, fence: np.ndarray, offsets: np.ndarray, block: int,
-                 low: int, high: int) -> np.ndarray:  # pragma: no cover - compiled
-    """:func:`dedup.candidates.unpack_codes`, one pass over the bytes."""
-    out = np.empty(len(fence) * block, dtype=np.int64)
+def unpack_codes(data: np.ndarray, fence: np.ndarray, offsets: np.ndarray, low: int,
+                 high: int) -> np.ndarray:  # pragma: no cover - compiled
+    """:func:`dedup.candidates.unpack_codes`, one pass over the words (``data`` holds whole
+    words, from a multiple of 8 bytes)."""
+    words = data.view(np.uint64)
+    total = 0
+    for b in range(len(fence)):
+        total += np.int64(words[offsets[b] >> 3] >> np.uint64(8))
+    out = np.empty(total, dtype=np.int64)
     k = 0
     for b in range(len(fence)):
         value = fence[b]
-        at = offsets[b]
-        end = offsets[b + 1]
-        while at < end:
-            gap = np.uint64(0)
-            shift = np.uint64(0)
-            while True:
-                byte = np.uint64(data[at])
-                at += 1
-                gap |= (byte & np.uint64(127)) << shift
-                if byte < 128:
-                    break
-                shift += np.uint64(7)
-            value += np.int64(gap)
+        at = offsets[b] >> 3
+        last = (offsets[b + 1] >> 3) - 1
+        head = words[at]
+        width = head & np.uint64(255)
+        count = np.int64(head >> np.uint64(8))
+        mask = (np.uint64(1) << width) - np.uint64(1)  # 0 for width 0
+        at += 1
+        if low <= value < high:
+            out[k] = value
+            k += 1
+        if width == 0:  # no gaps stored: the first code again and again
+            for _ in range(1, count):
+                if low <= value < high:
+                    out[k] = value
+                    k += 1
+            continue
+        bit = 0
+        for _ in range(1, count):
+            w = at + (bit >> 6)
+            shift = np.uint64(bit & 63)
+            # The next word's low bits hold the rest of a gap that crosses into it; past
+            # the block's last word they are masked off (that gap ends in this word).
+            upper = words[min(w + 1, last)]
+            gap = ((words[w] >> shift) | ((upper << np.uint64(1)) << (np.uint64(63) - shift)))
+            value += np.int64(gap & mask)
+            bit += width
             if low <= value < high:
                 out[k] = value
                 k += 1
@@ -817,7 +845,7 @@ def warm() -> None:
     for positions in (False, True):
         maybe_often(one, 2, 10, positions, -1)
     packed = pack_codes(one, 2)
-    unpack_codes(*packed, 2, 0, 2)
+    unpack_codes(*packed, 0, 2)
     run_hashes(keys, zero, one, np.uint64(3))
     median_jaccards(keys, np.array([0, 1, 2], dtype=np.int64), np.array([0, 1], dtype=np.int64),
                     np.array([0, 2], dtype=np.int64), keys, np.array([0, 1], dtype=np.int64))
