@@ -732,7 +732,7 @@ def unpack_codes(data: np.ndarray, fence: np.ndarray, offsets: np.ndarray, low: 
     """:func:`dedup.candidates.unpack_codes`, one pass over the words (``data`` holds whole
     words, from a multiple of 8 bytes)."""
     words = data.view(np.uint64)
-    total = 0
+    total = np.int64(0)
     for b in range(len(fence)):
         total += np.int64(words[offsets[b] >> 3] >> np.uint64(8))
     out = np.empty(total, dtype=np.int64)
