@@ -122,7 +122,6 @@ class ProcessEngine:
             _FN, _CONTEXT, _STOP = previous
         return out
 
-
     def aside(self, fn: Callable[..., R], *args: Any) -> Aside[R] | None:
         """``fn(*args)`` started in a process of its own beside this one (:class:`Aside`),
         or None where processes are not forked: work of one core that need not wait for
