@@ -23,7 +23,13 @@ def test_blocks_written_by_several_threads_read_back_as_written(tmp_path: Path) 
     firsts = np.cumsum([0, *sizes])
     written: list[Written | None] = [None] * len(sizes)
 
+    # Both threads alive at once: a thread's ident may be reused once it has ended, and
+    # then the second thread appends to the first one's files (as it may, but then there
+    # is only one pair of them to look at).
+    both = threading.Barrier(2)
+
     def write(blocks: list[int]) -> None:
+        both.wait()
         for b in blocks:
             block = docs[firsts[b] : firsts[b + 1]]
             stems = np.concatenate([s for s, _ in block]) if block else np.zeros(0, np.uint64)
