@@ -16,6 +16,10 @@ peak RSS is that system's alone:
 - ``datasketch``: the plain pipeline most tools run: lower-cased ``\\w+`` word 5-grams,
   ``MinHash.bulk`` (128 permutations), ``MinHashLSH`` at threshold 0.5, every candidate a
   duplicate, union-find clusters.
+- ``textdedup`` (only when asked for): the text-dedup package's MinHash (word 5-grams, 128
+  permutations, threshold 0.5, one process) run by ``benchmarks/quality/_textdedup_runner.py``
+  in the Python that ``TEXT_DEDUP_PYTHON`` names, end to end (it reads the JSONL, saves a
+  dataset and runs); text-dedup pulls about 1.3 GB, so it is not a dependency.
 
 Each system starts with the corpus file just read once (:func:`read_through`): both read
 it from the page cache, neither from the disk.
@@ -40,7 +44,9 @@ from typing import Any, TypeVar
 from .corpus import DEFAULT_DUP_RATE, DEFAULT_SEED, cached_corpus
 
 T = TypeVar("T")
-SYSTEMS = ("dedup", "scan", "datasketch")
+SYSTEMS = ("dedup", "scan", "datasketch", "textdedup")
+#: What runs when ``--systems`` is not given: text-dedup needs an environment of its own.
+DEFAULT_SYSTEMS = ("dedup", "scan", "datasketch")
 
 
 def _peak_rss_mb() -> float:
@@ -183,6 +189,29 @@ def run_scan(path: str, workers: int | None) -> dict[str, Any]:
             "command": " ".join(["dedup", *cmd[3:]])}
 
 
+TEXT_DEDUP_RUNNER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                 "quality", "_textdedup_runner.py")
+
+
+def run_textdedup(path: str, python: str) -> dict[str, Any]:
+    """text-dedup's MinHash on the corpus with the datasketch system's settings (word
+    5-grams, 128 permutations, threshold 0.5), as a child process of ``python``; its peak
+    RSS from ``wait4``."""
+    with tempfile.TemporaryDirectory(prefix="textdedup-") as workdir:
+        cmd = [python, TEXT_DEDUP_RUNNER, path, workdir, "5", "0.5", "128"]
+        started = time.perf_counter()
+        with open(os.path.join(workdir, "clusters.json"), "wb") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL)
+            _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed with status {status}")
+        with open(os.path.join(workdir, "clusters.json"), encoding="utf-8") as f:
+            clusters = json.load(f)["clusters"]
+    return {"stages": {}, "total": seconds, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "clusters": len(clusters), "clustered": sum(map(len, clusters))}
+
+
 def read_through(path: str) -> None:
     """Read the file once, so that the system run next finds it in the page cache. This
     kind of machine pages out file pages left idle for about 30 s (a third of the 100k
@@ -238,7 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--docs", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--dup-rate", type=float, default=DEFAULT_DUP_RATE)
-    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--systems", default=",".join(DEFAULT_SYSTEMS))
     parser.add_argument("--workers", type=int, default=None,
                         help="--workers for the `scan` system (default: the CLI's)")
     parser.add_argument("--child", choices=SYSTEMS, help=argparse.SUPPRESS)
@@ -250,6 +279,8 @@ def main(argv: list[str] | None = None) -> None:
             result = run_dedup(args.path)
         elif args.child == "datasketch":
             result = run_datasketch(args.path)
+        elif args.child == "textdedup":
+            result = run_textdedup(args.path, os.environ["TEXT_DEDUP_PYTHON"])
         else:
             result = run_scan(args.path, args.workers)
         print(json.dumps(result))
@@ -260,6 +291,9 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown systems: {', '.join(sorted(unknown))}; choose from "
                      f"{', '.join(SYSTEMS)}")
+    if "textdedup" in systems and not os.environ.get("TEXT_DEDUP_PYTHON"):
+        parser.error("textdedup runs in the Python that TEXT_DEDUP_PYTHON names; set it to "
+                     "that of a virtualenv with text-dedup installed (benchmarks/README.md)")
     path = cached_corpus(args.docs, args.seed, args.dup_rate)
     megabytes = path.stat().st_size / 1e6
     results: dict[str, dict[str, Any]] = {}
@@ -272,9 +306,13 @@ def main(argv: list[str] | None = None) -> None:
     print(_table(results, args.docs, megabytes))
     if "datasketch" in results:
         base = results["datasketch"]["total"]
-        for system in ("dedup", "scan"):
+        for system in ("dedup", "scan", "textdedup"):
             if system in results:
-                print(f"\n{system} end to end vs datasketch: {base / results[system]['total']:.2f}x")
+                print(f"\n{system} end to end vs datasketch: "
+                      f"{base / results[system]['total']:.2f}x")
+    if "textdedup" in results and "scan" in results:
+        print(f"\nscan end to end vs textdedup: "
+              f"{results['textdedup']['total'] / results['scan']['total']:.2f}x")
     print("\n" + json.dumps({s: {k: v for k, v in r.items()} for s, r in results.items()}))
 
 
