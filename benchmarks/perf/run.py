@@ -34,6 +34,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -291,9 +292,14 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown systems: {', '.join(sorted(unknown))}; choose from "
                      f"{', '.join(SYSTEMS)}")
-    if "textdedup" in systems and not os.environ.get("TEXT_DEDUP_PYTHON"):
-        parser.error("textdedup runs in the Python that TEXT_DEDUP_PYTHON names; set it to "
-                     "that of a virtualenv with text-dedup installed (benchmarks/README.md)")
+    if "textdedup" in systems:
+        python = os.environ.get("TEXT_DEDUP_PYTHON", "")
+        if not python:
+            parser.error("textdedup runs in the Python that TEXT_DEDUP_PYTHON names; set it to "
+                         "that of a virtualenv with text-dedup installed (benchmarks/README.md)")
+        if shutil.which(python) is None:
+            parser.error(f"TEXT_DEDUP_PYTHON={python} is not a program that runs; name the "
+                         "Python of the virtualenv text-dedup is installed in")
     path = cached_corpus(args.docs, args.seed, args.dup_rate)
     megabytes = path.stat().st_size / 1e6
     results: dict[str, dict[str, Any]] = {}
