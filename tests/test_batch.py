@@ -15,6 +15,7 @@ from dedup.boilerplate import token_sentence_keys
 from dedup.kernels import utf8_points
 from dedup.models import Document
 from dedup.normalize import (
+    PlainFolds,
     fold_origins,
     normalize,
     plain_fold,
@@ -111,10 +112,9 @@ def test_a_stores_texts_are_folded_from_its_utf8_as_the_strings_are() -> None:
         utf8_points(np.frombuffer("Straße".encode()[:5], dtype=np.uint8), 5)  # cut in ß
 
 
-@settings(deadline=None, max_examples=400)
-@given(texts)
-def test_folds_of_many_texts_are_plain_fold_of_each(given: list[str]) -> None:
-    # Which texts are plain, their folds and where each folded character came from.
+def _folded_as_each(given: list[str]) -> PlainFolds:
+    """The folds of ``given`` together, checked against :func:`plain_fold_marked` of each:
+    which texts are plain, their folds and where each folded character came from."""
     folds = plain_fold_points(given, origins=True)
     marked = [plain_fold_marked(text) for text in given]
     assert folds.plain.tolist() == [m is not None for m in marked]
@@ -129,25 +129,22 @@ def test_folds_of_many_texts_are_plain_fold_of_each(given: list[str]) -> None:
         expected = np.arange(len(text)) if want is None else want
         assert folds.origin[at : at + len(m[0]) + 1].tolist() == [*expected.tolist(), -1]
         at += len(m[0]) + 1
+    return folds
+
+
+@settings(deadline=None, max_examples=400)
+@given(texts)
+def test_folds_of_many_texts_are_plain_fold_of_each(given: list[str]) -> None:
+    _folded_as_each(given)
 
 
 def test_folds_longer_than_their_texts_are_folded_again_into_more_room() -> None:
     # "ß" and "½" fold to two and three characters: far more than the room a fold starts
     # with (a sixteenth over the texts' own), so the kernel runs out of it and starts over.
     given = ["Straße " * 50, "\u00bd" * 300, "kurz", "Ma\u00dfe \U0001f600", "\u00bd\u00df"]
-    folds = plain_fold_points(given, origins=True)
-    marked = [plain_fold_marked(text) for text in given]
+    folds = _folded_as_each(given)
     assert folds.plain.tolist() == [True, True, True, False, True]
-    plain = [(text, m) for text, m in zip(given, marked) if m is not None]
-    assert folds.points.tolist() == [ord(c) for c in "".join(m[0] + "\x00" for _, m in plain)]
     assert len(folds.points) > 1.5 * sum(map(len, given))
-    assert folds.origin is not None
-    at = 0
-    for text, m in plain:
-        want = fold_origins(len(text), m[1])
-        expected = np.arange(len(text)) if want is None else want
-        assert folds.origin[at : at + len(m[0]) + 1].tolist() == [*expected.tolist(), -1]
-        at += len(m[0]) + 1
 
 
 def test_folding_rejects_what_plain_fold_rejects() -> None:
