@@ -6,6 +6,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 
+def starts(counts: ArrayLike) -> np.ndarray:
+    """Where each of consecutive runs of ``counts`` items starts, and where the last ends
+    (int64, one more than ``counts``): ``[0, counts[0], counts[0] + counts[1], ...]``."""
+    array = np.asarray(counts)
+    out = np.zeros(len(array) + 1, dtype=np.int64)
+    np.cumsum(array, out=out[1:])
+    return out
+
+
 def distinct(values: ArrayLike) -> np.ndarray:
     """The distinct values of ``values`` (flattened), sorted: what ``np.unique(values)`` gives,
     found by sorting. For integers numpy 2.4's ``np.unique`` hashes instead, and takes 2-7

@@ -28,7 +28,7 @@ from typing import TypeVar
 import numpy as np
 
 from . import compiled
-from .arrays import distinct
+from .arrays import distinct, starts
 from .config import BoilerplateConfig
 from .shingle import run_hashes
 from .tokens import Tokens
@@ -202,9 +202,10 @@ def judge_many(sentences: Sequence[tuple[Sequence[T], np.ndarray]],
         pick_bounds.append(len(picks))
     sets = [stems_of(d) for d in where]
     owns = [own for _, own in sentences]
-    medians = median_jaccards(_joined(sets), _bounds(sets), np.asarray(picks, dtype=np.int64),
+    medians = median_jaccards(_joined(sets), starts(list(map(len, sets))),
+                              np.asarray(picks, dtype=np.int64),
                               np.asarray(pick_bounds, dtype=np.int64), _joined(owns),
-                              _bounds(owns))
+                              starts(list(map(len, owns))))
     # NaN (fewer than two carriers looked at) is not below anything: not boilerplate.
     verdicts: list[bool] = (medians < config.max_relatedness).tolist()
     return verdicts
@@ -213,13 +214,6 @@ def judge_many(sentences: Sequence[tuple[Sequence[T], np.ndarray]],
 def _joined(arrays: Sequence[np.ndarray]) -> np.ndarray:
     return (np.concatenate(arrays).astype(np.uint64, copy=False) if arrays
             else np.zeros(0, dtype=np.uint64))
-
-
-def _bounds(arrays: Sequence[np.ndarray]) -> np.ndarray:
-    bounds = np.zeros(len(arrays) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays)),
-              out=bounds[1:])
-    return bounds
 
 
 @dataclass(frozen=True)

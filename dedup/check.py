@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import candidates, compiled
-from .arrays import distinct
+from .arrays import distinct, starts
 from .batch import document_features
 from .boilerplate import NO_KEY, SentenceProfile, judge_many, sampled_carriers
 from .config import Config
@@ -288,9 +288,8 @@ def _verify(
         ordered.append((i, j) if documents[i].id < documents[j].id else (j, i))
     if not ordered:
         return []
-    starts = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum([len(m) for m in marks], out=starts[1:])
-    sentence_marks = SentenceMarks(np.concatenate(marks).astype(bool), starts,
+    sentence_marks = SentenceMarks(np.concatenate(marks).astype(bool),
+                                   starts([len(m) for m in marks]),
                                    np.asarray(rows, dtype=np.int64))
     order = verification_order(np.asarray(ordered, dtype=np.int64)).tolist()
     found = verify_rows(documents, sentence_marks, config, order, engine)

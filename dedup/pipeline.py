@@ -24,7 +24,7 @@ import numpy as np
 
 from . import candidates, compiled
 from .align import Prepared, Verdict, fragment_words, verify
-from .arrays import distinct
+from .arrays import distinct, starts
 from .batch import (
     block_words,
     document_features,
@@ -100,9 +100,7 @@ class Corpus:
             for start in range(0, len(flags), 1 << 22):  # bounded temporaries
                 flags[start : start + (1 << 22)] = in_sorted(
                     self.sentence_keys[start : start + (1 << 22)], boiler)
-        starts = np.zeros(len(self.sentence_counts) + 1, dtype=np.int64)
-        np.cumsum(self.sentence_counts, out=starts[1:])
-        self._marks = (self.boilerplate, SentenceMarks(flags, starts))
+        self._marks = (self.boilerplate, SentenceMarks(flags, starts(self.sentence_counts)))
         return self._marks[1]
 
     @property
@@ -132,11 +130,9 @@ class SentenceMarks:
         assert self.rows is None, "a part of a part"
         held = distinct(np.asarray(rows, dtype=np.int64))
         first, last = self.starts[held], self.starts[held + 1]
-        starts = np.zeros(len(held) + 1, dtype=np.int64)
-        np.cumsum(last - first, out=starts[1:])
         flags = (np.concatenate([self.flags[a:b] for a, b in zip(first.tolist(), last.tolist())])
                  if len(held) else np.zeros(0, dtype=bool))
-        return SentenceMarks(flags, starts, held)
+        return SentenceMarks(flags, starts(last - first), held)
 
     def flags_of(self, row: int) -> np.ndarray:
         """Whether each sentence of document ``row`` is boilerplate."""
@@ -356,8 +352,7 @@ def _written_stems_chunk(files: StemFiles,
 def _stems_of(stems: np.ndarray, per_sentence: np.ndarray, sentences: Sequence[int]) -> _Stems:
     """A document's unique content stems and those of its ``sentences``, from its stems in
     order and how many of them each of its sentences has."""
-    at = np.zeros(len(per_sentence) + 1, dtype=np.int64)
-    np.cumsum(per_sentence, out=at[1:])
+    at = starts(per_sentence)
     return distinct(stems), {s: distinct(stems[at[s] : at[s + 1]]) for s in sentences}
 
 

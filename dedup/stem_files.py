@@ -27,6 +27,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .arrays import starts
+
 
 def write_block(folder: str, stems: np.ndarray, sentence_stems: np.ndarray) -> Written:
     """Write one block's documents' stems (uint64, in order) and how many of them each of
@@ -70,8 +72,8 @@ class StemFiles:
         """The blocks written at ``blocks``, of ``rows[b]`` documents each, whose documents
         have ``stem_counts`` stems and ``sentence_counts`` sentences (one per document, all
         blocks' documents one after another)."""
-        return cls(folder, blocks, _starts(np.asarray(rows, dtype=np.int64)),
-                   _starts(stem_counts), _starts(sentence_counts))
+        return cls(folder, blocks, starts(np.asarray(rows, dtype=np.int64)),
+                   starts(stem_counts), starts(sentence_counts))
 
     def read(self, rows: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Of each of ``rows``: the stems of its content words (uint64, in order) and how
@@ -100,7 +102,3 @@ class StemFiles:
         return out
 
 
-def _starts(counts: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=out[1:])
-    return out

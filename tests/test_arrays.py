@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.arrays import distinct
+from dedup.arrays import distinct, starts
 
 
 @settings(deadline=None, max_examples=200)
@@ -31,3 +31,10 @@ def test_distinct_flattens_and_leaves_its_input_alone() -> None:
 def test_distinct_of_floats_keeps_numpys_rules() -> None:
     assert np.isnan(distinct(np.array([np.nan, 1.0, np.nan]))[-1])
     assert len(distinct(np.array([np.nan, 1.0, np.nan]))) == 2
+
+
+@given(st.lists(st.integers(0, 1000), max_size=20))
+def test_starts_are_where_each_run_of_counts_begins(counts: list[int]) -> None:
+    found = starts(counts)
+    assert found.dtype == np.int64
+    assert found.tolist() == [sum(counts[:k]) for k in range(len(counts) + 1)]
