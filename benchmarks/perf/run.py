@@ -106,7 +106,7 @@ def run_dedup(path: str) -> dict[str, Any]:
     def verify_all() -> list[Any]:
         # Prepares the documents of each pair again, as the scan does (it keeps no tokens).
         corpus.boilerplate = boiler
-        context = (documents, corpus.sentence_marks(), config, object())
+        context = (documents, corpus.sentence_marks(), config, "benchmarks.perf.run")
         found = [m for m in engine.map(_verify_chunk, context, pairs.tolist())
                  if m is not None]
         found.sort(key=lambda m: (m.a, m.b))
